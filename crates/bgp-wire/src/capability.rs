@@ -177,7 +177,9 @@ impl Capability {
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, OpenError> {
         let code = r.u8().map_err(|_| OpenError::BadParametersLength)?;
         let len = r.u8().map_err(|_| OpenError::BadParametersLength)?;
-        let mut v = r.sub(len.into()).map_err(|_| OpenError::BadParametersLength)?;
+        let mut v = r
+            .sub(len.into())
+            .map_err(|_| OpenError::BadParametersLength)?;
         let bad = OpenError::MalformedCapability { code };
         let cap = match code {
             code::MULTIPROTOCOL if len == 4 => {
@@ -197,7 +199,10 @@ impl Capability {
                 let mut families = Vec::with_capacity(v.remaining() / 4);
                 while !v.is_empty() {
                     let (afi, safi, flags) = family_entry(&mut v).ok_or(bad.clone())?;
-                    families.push(GracefulRestartFamily { family: Family::new(afi, safi), flags });
+                    families.push(GracefulRestartFamily {
+                        family: Family::new(afi, safi),
+                        flags,
+                    });
                 }
                 Capability::GracefulRestart(GracefulRestart {
                     flags: (word >> 8) as u8 & 0xf0,
@@ -215,7 +220,10 @@ impl Capability {
                         3 => AddPathMode::Both,
                         _ => return Err(bad),
                     };
-                    fams.push(AddPathFamily { family: Family::new(afi, safi), mode });
+                    fams.push(AddPathFamily {
+                        family: Family::new(afi, safi),
+                        mode,
+                    });
                 }
                 Capability::AddPath(fams)
             }
@@ -238,7 +246,10 @@ impl Capability {
             | code::FOUR_OCTET_AS
             | code::GRACEFUL_RESTART
             | code::ADD_PATH => return Err(bad),
-            _ => Capability::Unknown { code, data: Bytes::copy_from_slice(v.rest()) },
+            _ => Capability::Unknown {
+                code,
+                data: Bytes::copy_from_slice(v.rest()),
+            },
         };
         Ok(cap)
     }

@@ -83,7 +83,10 @@ impl Context {
     /// The context of a modern iBGP session: 4-octet AS, no ADD-PATH,
     /// standard message size.
     pub fn ibgp_4octet() -> Self {
-        Context { four_octet_as: true, ..Context::default() }
+        Context {
+            four_octet_as: true,
+            ..Context::default()
+        }
     }
 
     /// Largest message this context allows for UPDATE, NOTIFICATION and
@@ -124,8 +127,19 @@ impl Context {
                 }
             }
         }
-        let base = Context { four_octet_as, extended_message, ebgp, add_path: rx };
-        (base, Context { add_path: tx, ..base })
+        let base = Context {
+            four_octet_as,
+            extended_message,
+            ebgp,
+            add_path: rx,
+        };
+        (
+            base,
+            Context {
+                add_path: tx,
+                ..base
+            },
+        )
     }
 }
 

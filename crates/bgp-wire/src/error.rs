@@ -27,7 +27,10 @@ pub struct DecodeError {
 
 impl DecodeError {
     pub(crate) fn new(offset: usize, kind: impl Into<ErrorKind>) -> Self {
-        DecodeError { offset, kind: kind.into() }
+        DecodeError {
+            offset,
+            kind: kind.into(),
+        }
     }
 
     /// The NOTIFICATION to send for this error (RFC 4271 section 6).
@@ -87,9 +90,10 @@ impl HeaderError {
     fn notification(&self) -> (NotificationCode, Bytes) {
         use HeaderSubcode::*;
         match *self {
-            HeaderError::BadMarker => {
-                (NotificationCode::MessageHeader(ConnectionNotSynchronized), Bytes::new())
-            }
+            HeaderError::BadMarker => (
+                NotificationCode::MessageHeader(ConnectionNotSynchronized),
+                Bytes::new(),
+            ),
             HeaderError::BadLength { length } => (
                 NotificationCode::MessageHeader(BadMessageLength),
                 Bytes::copy_from_slice(&length.to_be_bytes()),
@@ -138,9 +142,10 @@ impl OpenError {
     fn notification(&self) -> (NotificationCode, Bytes) {
         use OpenSubcode::*;
         match *self {
-            OpenError::UnsupportedVersion { .. } => {
-                (NotificationCode::Open(UnsupportedVersionNumber), Bytes::from_static(&[0, 4]))
-            }
+            OpenError::UnsupportedVersion { .. } => (
+                NotificationCode::Open(UnsupportedVersionNumber),
+                Bytes::from_static(&[0, 4]),
+            ),
             OpenError::UnacceptableHoldTime { .. } => {
                 (NotificationCode::Open(UnacceptableHoldTime), Bytes::new())
             }
@@ -202,18 +207,21 @@ impl UpdateError {
         match self {
             UpdateError::WithdrawnOverrun
             | UpdateError::AttributesOverrun
-            | UpdateError::DuplicateMpAttribute { .. } => {
-                (NotificationCode::Update(MalformedAttributeList), Bytes::new())
-            }
+            | UpdateError::DuplicateMpAttribute { .. } => (
+                NotificationCode::Update(MalformedAttributeList),
+                Bytes::new(),
+            ),
             UpdateError::InvalidNetworkField { .. } => {
                 (NotificationCode::Update(InvalidNetworkField), Bytes::new())
             }
-            UpdateError::MalformedMpAttribute { attribute, .. } => {
-                (NotificationCode::Update(OptionalAttributeError), attribute.clone())
-            }
-            UpdateError::UnrecognizedWellKnown { attribute, .. } => {
-                (NotificationCode::Update(UnrecognizedWellKnownAttribute), attribute.clone())
-            }
+            UpdateError::MalformedMpAttribute { attribute, .. } => (
+                NotificationCode::Update(OptionalAttributeError),
+                attribute.clone(),
+            ),
+            UpdateError::UnrecognizedWellKnown { attribute, .. } => (
+                NotificationCode::Update(UnrecognizedWellKnownAttribute),
+                attribute.clone(),
+            ),
         }
     }
 }
@@ -327,7 +335,10 @@ impl AttrProblem {
             AttrError::Overrun => Bytes::new(),
             _ => self.attribute.clone(),
         };
-        Notification { code: NotificationCode::Update(sub), data }
+        Notification {
+            code: NotificationCode::Update(sub),
+            data,
+        }
     }
 }
 

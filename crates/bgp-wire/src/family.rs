@@ -96,13 +96,22 @@ pub struct Family {
 
 impl Family {
     /// IPv4 unicast, the family of the classic NLRI fields (RFC 4271).
-    pub const IPV4_UNICAST: Family = Family { afi: Afi::Ipv4, safi: Safi::Unicast };
+    pub const IPV4_UNICAST: Family = Family {
+        afi: Afi::Ipv4,
+        safi: Safi::Unicast,
+    };
     /// IPv6 unicast (RFC 2545).
-    pub const IPV6_UNICAST: Family = Family { afi: Afi::Ipv6, safi: Safi::Unicast };
+    pub const IPV6_UNICAST: Family = Family {
+        afi: Afi::Ipv6,
+        safi: Safi::Unicast,
+    };
 
     /// A family from its wire values.
     pub fn new(afi: u16, safi: u8) -> Self {
-        Family { afi: afi.into(), safi: safi.into() }
+        Family {
+            afi: afi.into(),
+            safi: safi.into(),
+        }
     }
 
     /// True for the families whose NLRI this crate decodes into prefixes.

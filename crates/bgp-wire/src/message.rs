@@ -120,8 +120,10 @@ fn header(buf: &[u8], ctx: &Context) -> Result<(MessageType, usize), DecodeError
         return Err(DecodeError::new(0, HeaderError::BadMarker));
     }
     let length = u16::from_be_bytes([buf[16], buf[17]]);
-    let kind = MessageType::from_wire(buf[18])
-        .ok_or(DecodeError::new(18, HeaderError::BadType { msg_type: buf[18] }))?;
+    let kind = MessageType::from_wire(buf[18]).ok_or(DecodeError::new(
+        18,
+        HeaderError::BadType { msg_type: buf[18] },
+    ))?;
     let (min, max) = kind.length_range(ctx);
     if !(min..=max).contains(&usize::from(length)) {
         return Err(DecodeError::new(16, HeaderError::BadLength { length }));
@@ -138,7 +140,12 @@ impl Message {
         }
         let (kind, length) = header(buf, ctx)?;
         if length != buf.len() {
-            return Err(DecodeError::new(16, HeaderError::BadLength { length: length as u16 }));
+            return Err(DecodeError::new(
+                16,
+                HeaderError::BadLength {
+                    length: length as u16,
+                },
+            ));
         }
         let mut r = Reader::new(&buf[HEADER_LEN..], HEADER_LEN);
         let mut problems = Vec::new();

@@ -26,7 +26,10 @@ pub struct Nlri {
 impl Nlri {
     /// A prefix without path identifier.
     pub fn new(prefix: IpNet) -> Self {
-        Nlri { path_id: None, prefix: prefix.trunc() }
+        Nlri {
+            path_id: None,
+            prefix: prefix.trunc(),
+        }
     }
 
     /// The family of the prefix, as unicast.
@@ -159,19 +162,44 @@ mod tests {
     #[test]
     fn decodes_and_clears_host_bits() {
         let mut out = Vec::new();
-        decode(&[0, 8, 10, 25, 10, 1, 2, 0x81, 32, 1, 2, 3, 4], Family::IPV4_UNICAST, false, &mut out)
-            .unwrap();
-        assert_eq!(out, vec![p("0.0.0.0/0"), p("10.0.0.0/8"), p("10.1.2.128/25"), p("1.2.3.4/32")]);
+        decode(
+            &[0, 8, 10, 25, 10, 1, 2, 0x81, 32, 1, 2, 3, 4],
+            Family::IPV4_UNICAST,
+            false,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            vec![
+                p("0.0.0.0/0"),
+                p("10.0.0.0/8"),
+                p("10.1.2.128/25"),
+                p("1.2.3.4/32")
+            ]
+        );
         assert_eq!(out.capacity(), 4);
     }
 
     #[test]
     fn rejects_bad_lengths() {
         let mut out = Vec::new();
-        assert_eq!(decode(&[33, 1, 2, 3, 4, 5], Family::IPV4_UNICAST, false, &mut out), Err(BadNlri { at: 0 }));
-        assert_eq!(decode(&[24, 1, 2], Family::IPV4_UNICAST, false, &mut out), Err(BadNlri { at: 3 }));
-        assert_eq!(decode(&[129], Family::IPV6_UNICAST, false, &mut out), Err(BadNlri { at: 0 }));
-        assert_eq!(decode(&[0, 0, 0], Family::IPV4_UNICAST, true, &mut out), Err(BadNlri { at: 0 }));
+        assert_eq!(
+            decode(&[33, 1, 2, 3, 4, 5], Family::IPV4_UNICAST, false, &mut out),
+            Err(BadNlri { at: 0 })
+        );
+        assert_eq!(
+            decode(&[24, 1, 2], Family::IPV4_UNICAST, false, &mut out),
+            Err(BadNlri { at: 3 })
+        );
+        assert_eq!(
+            decode(&[129], Family::IPV6_UNICAST, false, &mut out),
+            Err(BadNlri { at: 0 })
+        );
+        assert_eq!(
+            decode(&[0, 0, 0], Family::IPV4_UNICAST, true, &mut out),
+            Err(BadNlri { at: 0 })
+        );
         assert!(out.is_empty());
     }
 
@@ -180,7 +208,13 @@ mod tests {
         let mut out = Vec::new();
         let buf = [0, 0, 0, 7, 32, 0x20, 0x01, 0x0d, 0xb8];
         decode(&buf, Family::IPV6_UNICAST, true, &mut out).unwrap();
-        assert_eq!(out, vec![Nlri { path_id: Some(7), ..p("2001:db8::/32") }]);
+        assert_eq!(
+            out,
+            vec![Nlri {
+                path_id: Some(7),
+                ..p("2001:db8::/32")
+            }]
+        );
         let mut enc = BytesMut::new();
         out[0].encode(true, &mut enc);
         assert_eq!(&enc[..], &buf[..]);

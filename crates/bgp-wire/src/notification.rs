@@ -267,7 +267,10 @@ pub struct Notification {
 impl Notification {
     /// A NOTIFICATION with no data.
     pub fn new(code: NotificationCode) -> Self {
-        Notification { code, data: Bytes::new() }
+        Notification {
+            code,
+            data: Bytes::new(),
+        }
     }
 
     /// Cease with a shutdown communication (RFC 9003): `subcode` should be
@@ -281,7 +284,10 @@ impl Notification {
         let mut data = BytesMut::with_capacity(end + 1);
         data.put_u8(end as u8);
         data.put_slice(&message.as_bytes()[..end]);
-        Notification { code: NotificationCode::Cease(subcode), data: data.freeze() }
+        Notification {
+            code: NotificationCode::Cease(subcode),
+            data: data.freeze(),
+        }
     }
 
     /// The shutdown communication of an administrative shutdown or reset
@@ -309,7 +315,10 @@ impl Notification {
             }
         };
         let data = Bytes::copy_from_slice(r.rest());
-        Ok(Notification { code: NotificationCode::new(code, subcode), data })
+        Ok(Notification {
+            code: NotificationCode::new(code, subcode),
+            data,
+        })
     }
 
     pub(crate) fn body_len(&self) -> usize {

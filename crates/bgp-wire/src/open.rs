@@ -141,7 +141,12 @@ impl Open {
         let mut params = Vec::new();
         while !p.is_empty() {
             let kind = p.u8().map_err(bad_len)?;
-            let len = if extended { p.u16() } else { p.u8().map(u16::from) }.map_err(bad_len)?;
+            let len = if extended {
+                p.u16()
+            } else {
+                p.u8().map(u16::from)
+            }
+            .map_err(bad_len)?;
             let mut v = p.sub(len.into()).map_err(bad_len)?;
             if kind == PARAM_CAPABILITIES {
                 let mut caps = Vec::new();
@@ -155,7 +160,12 @@ impl Open {
                 params.push(OptionalParameter::Unknown { kind, data });
             }
         }
-        Ok(Open { my_as, hold_time, bgp_id, params })
+        Ok(Open {
+            my_as,
+            hold_time,
+            bgp_id,
+            params,
+        })
     }
 
     fn param_value_len(p: &OptionalParameter) -> usize {

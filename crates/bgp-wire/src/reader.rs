@@ -34,7 +34,10 @@ type NomRes<'a, T> = IResult<&'a [u8], T, ()>;
 impl<'a> Reader<'a> {
     /// A reader over `buf`, whose first byte sits at absolute `offset`.
     pub(crate) fn new(buf: &'a [u8], offset: usize) -> Self {
-        Self { rest: buf, pos: offset }
+        Self {
+            rest: buf,
+            pos: offset,
+        }
     }
 
     pub(crate) fn offset(&self) -> usize {
@@ -60,7 +63,10 @@ impl<'a> Reader<'a> {
                 self.rest = rest;
                 Ok(v)
             }
-            Err(_) => Err(Short { offset: self.pos, needed }),
+            Err(_) => Err(Short {
+                offset: self.pos,
+                needed,
+            }),
         }
     }
 
@@ -105,7 +111,13 @@ mod tests {
         assert_eq!(r.u8(), Ok(1));
         assert_eq!(r.offset(), 20);
         assert_eq!(r.u16(), Ok(0x0203));
-        assert_eq!(r.u32(), Err(Short { offset: 22, needed: 4 }));
+        assert_eq!(
+            r.u32(),
+            Err(Short {
+                offset: 22,
+                needed: 4
+            })
+        );
         let mut s = r.sub(2).unwrap();
         assert_eq!(s.offset(), 22);
         assert_eq!(s.u16(), Ok(0x0405));

@@ -68,7 +68,10 @@ impl RouteRefresh {
         let afi = r.u16().map_err(|_| bad())?;
         let subtype = r.u8().map_err(|_| bad())?;
         let safi = r.u8().map_err(|_| bad())?;
-        Ok(RouteRefresh { family: Family::new(afi, safi), subtype: subtype.into() })
+        Ok(RouteRefresh {
+            family: Family::new(afi, safi),
+            subtype: subtype.into(),
+        })
     }
 
     pub(crate) fn encode_body(&self, out: &mut BytesMut) {

@@ -34,13 +34,22 @@ impl Update {
             return Update::default();
         }
         let attr = if family.is_ip_unicast() {
-            Attr::MpUnreach(MpUnreach { family, withdrawn: Vec::new() })
+            Attr::MpUnreach(MpUnreach {
+                family,
+                withdrawn: Vec::new(),
+            })
         } else {
             let mut data = BytesMut::with_capacity(3);
             MpUnreach::encode_header(family, &mut data);
-            Attr::Unknown { code: code::MP_UNREACH_NLRI, data: data.freeze() }
+            Attr::Unknown {
+                code: code::MP_UNREACH_NLRI,
+                data: data.freeze(),
+            }
         };
-        Update { attrs: PathAttributes::from_attrs([attr]), ..Update::default() }
+        Update {
+            attrs: PathAttributes::from_attrs([attr]),
+            ..Update::default()
+        }
     }
 
     /// The family this UPDATE is the End-of-RIB marker of, for any family.
@@ -52,9 +61,13 @@ impl Update {
         match (it.next().map(|a| &a.value), it.next()) {
             (None, _) => Some(Family::IPV4_UNICAST),
             (Some(Attr::MpUnreach(m)), None) if m.withdrawn.is_empty() => Some(m.family),
-            (Some(Attr::Unknown { code: code::MP_UNREACH_NLRI, data }), None)
-                if data.len() == 3 =>
-            {
+            (
+                Some(Attr::Unknown {
+                    code: code::MP_UNREACH_NLRI,
+                    data,
+                }),
+                None,
+            ) if data.len() == 3 => {
                 Some(Family::new(u16::from_be_bytes([data[0], data[1]]), data[2]))
             }
             _ => None,
@@ -75,23 +88,38 @@ impl Update {
         let ap = ctx.add_path(v4);
         let at = r.offset();
         let overrun = |e: UpdateError| DecodeError::new(at, e);
-        let wlen = r.u16().map_err(|_| overrun(UpdateError::WithdrawnOverrun))?;
-        let wr = r.sub(wlen.into()).map_err(|_| overrun(UpdateError::WithdrawnOverrun))?;
+        let wlen = r
+            .u16()
+            .map_err(|_| overrun(UpdateError::WithdrawnOverrun))?;
+        let wr = r
+            .sub(wlen.into())
+            .map_err(|_| overrun(UpdateError::WithdrawnOverrun))?;
         let field = |rd: &Reader<'_>, out: &mut Vec<Nlri>| {
             nlri::decode(rd.rest(), v4, ap, out).map_err(|b| {
-                DecodeError::new(rd.offset() + b.at, UpdateError::InvalidNetworkField { family: v4 })
+                DecodeError::new(
+                    rd.offset() + b.at,
+                    UpdateError::InvalidNetworkField { family: v4 },
+                )
             })
         };
         let mut withdrawn = Vec::new();
         field(&wr, &mut withdrawn)?;
         let at = r.offset();
-        let alen = r.u16().map_err(|_| DecodeError::new(at, UpdateError::AttributesOverrun))?;
-        let ar = r.sub(alen.into()).map_err(|_| DecodeError::new(at, UpdateError::AttributesOverrun))?;
+        let alen = r
+            .u16()
+            .map_err(|_| DecodeError::new(at, UpdateError::AttributesOverrun))?;
+        let ar = r
+            .sub(alen.into())
+            .map_err(|_| DecodeError::new(at, UpdateError::AttributesOverrun))?;
         let attrs_at = ar.offset();
         let attrs = PathAttributes::decode(ar, ctx, problems)?;
         let mut nlri = Vec::new();
         field(r, &mut nlri)?;
-        let update = Update { withdrawn, attrs, nlri };
+        let update = Update {
+            withdrawn,
+            attrs,
+            nlri,
+        };
 
         // RFC 7606 section 3 d: well-known mandatory attributes, needed only
         // when something is announced; NEXT_HOP only for the NLRI field
@@ -186,7 +214,10 @@ fn runs<'a>(
         let mut n = 0;
         for p in rest {
             if p.family() != family {
-                return Some(Err(EncodeError::WrongFamily { prefix: p.prefix, family }));
+                return Some(Err(EncodeError::WrongFamily {
+                    prefix: p.prefix,
+                    family,
+                }));
             }
             let l = p.encoded_len(add_path);
             if used + l > budget {
@@ -244,11 +275,17 @@ pub fn encode_reach(
                 count += 1;
             }
         }
-        Reach::Mp { family, next_hop, nlri } => {
+        Reach::Mp {
+            family,
+            next_hop,
+            nlri,
+        } => {
             let ap = ctx.add_path(family);
             let mp_hdr = MpReach::header_len(&next_hop);
             let fixed = HEADER_LEN + 4 + 4 + mp_hdr + abuf.len();
-            let budget = max.saturating_sub(fixed).min(usize::from(u16::MAX) - mp_hdr);
+            let budget = max
+                .saturating_sub(fixed)
+                .min(usize::from(u16::MAX) - mp_hdr);
             for run in runs(nlri, family, ap, budget, ctx, fixed) {
                 let (run, used) = run?;
                 out.reserve(fixed + used);

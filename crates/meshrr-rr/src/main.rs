@@ -72,7 +72,10 @@ fn decode(args: &[String]) -> ExitCode {
         let len = match frame(&bytes[at..], &ctx) {
             Ok(Some(len)) => len,
             Ok(None) => {
-                eprintln!("{file}: {} trailing bytes do not make a message", bytes.len() - at);
+                eprintln!(
+                    "{file}: {} trailing bytes do not make a message",
+                    bytes.len() - at
+                );
                 return ExitCode::FAILURE;
             }
             Err(e) => {
@@ -88,7 +91,10 @@ fn decode(args: &[String]) -> ExitCode {
                 }
             }
             Err(e) => {
-                println!("#{n} at {at} ({len} bytes): error {e}; would send {}", e.notification());
+                println!(
+                    "#{n} at {at} ({len} bytes): error {e}; would send {}",
+                    e.notification()
+                );
             }
         }
         at += len;
@@ -106,5 +112,8 @@ fn as_hex(raw: &[u8]) -> Option<Result<Vec<u8>, hex::FromHexError>> {
         .filter(|l| !l.trim_start().starts_with('#'))
         .flat_map(|l| l.chars().filter(|c| !c.is_whitespace()))
         .collect();
-    digits.chars().all(|c| c.is_ascii_hexdigit()).then(|| hex::decode(digits))
+    digits
+        .chars()
+        .all(|c| c.is_ascii_hexdigit())
+        .then(|| hex::decode(digits))
 }

@@ -29,7 +29,9 @@ impl Aggregator {
                 asn: u32::from_be_bytes([a, b, c, d]),
                 address: Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]),
             }),
-            _ => Err(AttrError::Length { length: v.len() as u16 }),
+            _ => Err(AttrError::Length {
+                length: v.len() as u16,
+            }),
         }
     }
 

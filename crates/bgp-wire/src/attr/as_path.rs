@@ -66,7 +66,12 @@ impl AsPath {
         if asns.is_empty() {
             return AsPath::default();
         }
-        AsPath { segments: vec![Segment { kind: SegmentKind::Sequence, asns }] }
+        AsPath {
+            segments: vec![Segment {
+                kind: SegmentKind::Sequence,
+                asns,
+            }],
+        }
     }
 
     /// Path length for best-path selection (RFC 4271 9.1.2.2 a): each AS in
@@ -116,20 +121,26 @@ impl AsPath {
         let mut i = 0;
         while i < v.len() {
             let (Some(&kind), Some(&count)) = (v.get(i), v.get(i + 1)) else {
-                return Err(AttrError::Length { length: v.len() as u16 });
+                return Err(AttrError::Length {
+                    length: v.len() as u16,
+                });
             };
             let kind = SegmentKind::from_wire(kind).ok_or(AttrError::Value)?;
             if count == 0 {
                 return Err(AttrError::Value);
             }
             let end = i + 2 + usize::from(count) * width;
-            let body = v.get(i + 2..end).ok_or(AttrError::Length { length: v.len() as u16 })?;
+            let body = v.get(i + 2..end).ok_or(AttrError::Length {
+                length: v.len() as u16,
+            })?;
             let asns = if four_octet {
                 body.chunks_exact(4)
                     .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
                     .collect()
             } else {
-                body.chunks_exact(2).map(|c| u32::from(u16::from_be_bytes([c[0], c[1]]))).collect()
+                body.chunks_exact(2)
+                    .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+                    .collect()
             };
             segments.push(Segment { kind, asns });
             i = end;
@@ -220,8 +231,14 @@ mod tests {
     fn malformed() {
         assert_eq!(AsPath::decode(&[5, 1, 0, 1], false), Err(AttrError::Value));
         assert_eq!(AsPath::decode(&[2, 0], false), Err(AttrError::Value));
-        assert_eq!(AsPath::decode(&[2, 2, 0, 1], false), Err(AttrError::Length { length: 4 }));
-        assert_eq!(AsPath::decode(&[2], true), Err(AttrError::Length { length: 1 }));
+        assert_eq!(
+            AsPath::decode(&[2, 2, 0, 1], false),
+            Err(AttrError::Length { length: 4 })
+        );
+        assert_eq!(
+            AsPath::decode(&[2], true),
+            Err(AttrError::Length { length: 1 })
+        );
         assert_eq!(AsPath::decode(&[], true), Ok(AsPath::default()));
     }
 

@@ -7,6 +7,8 @@ pub(crate) fn decode(v: &[u8]) -> Result<(), AttrError> {
     if v.is_empty() {
         Ok(())
     } else {
-        Err(AttrError::Length { length: v.len() as u16 })
+        Err(AttrError::Length {
+            length: v.len() as u16,
+        })
     }
 }

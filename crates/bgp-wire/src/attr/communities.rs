@@ -54,15 +54,22 @@ impl FromStr for Community {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || ParseCommunityError(s.to_string());
         let (a, v) = s.split_once(':').ok_or_else(bad)?;
-        Ok(Community::new(a.parse().map_err(|_| bad())?, v.parse().map_err(|_| bad())?))
+        Ok(Community::new(
+            a.parse().map_err(|_| bad())?,
+            v.parse().map_err(|_| bad())?,
+        ))
     }
 }
 
 pub(crate) fn decode(v: &[u8]) -> Result<Vec<Community>, AttrError> {
     if v.is_empty() || v.len() % 4 != 0 {
-        return Err(AttrError::Length { length: v.len() as u16 });
+        return Err(AttrError::Length {
+            length: v.len() as u16,
+        });
     }
-    Ok(v.chunks_exact(4).map(|c| Community(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))).collect())
+    Ok(v.chunks_exact(4)
+        .map(|c| Community(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+        .collect())
 }
 
 #[cfg(test)]

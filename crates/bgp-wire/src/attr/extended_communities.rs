@@ -54,7 +54,9 @@ impl fmt::Display for ExtendedCommunity {
 
 pub(crate) fn decode(v: &[u8]) -> Result<Vec<ExtendedCommunity>, AttrError> {
     if v.is_empty() || v.len() % 8 != 0 {
-        return Err(AttrError::Length { length: v.len() as u16 });
+        return Err(AttrError::Length {
+            length: v.len() as u16,
+        });
     }
     Ok(v.chunks_exact(8)
         .map(|c| {

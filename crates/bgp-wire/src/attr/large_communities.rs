@@ -36,17 +36,27 @@ impl FromStr for LargeCommunity {
         let (Some(g), Some(a), Some(b), None) = (it.next(), it.next(), it.next(), it.next()) else {
             return Err(bad());
         };
-        Ok(LargeCommunity { global: g?, local1: a?, local2: b? })
+        Ok(LargeCommunity {
+            global: g?,
+            local1: a?,
+            local2: b?,
+        })
     }
 }
 
 pub(crate) fn decode(v: &[u8]) -> Result<Vec<LargeCommunity>, AttrError> {
     if v.is_empty() || v.len() % 12 != 0 {
-        return Err(AttrError::Length { length: v.len() as u16 });
+        return Err(AttrError::Length {
+            length: v.len() as u16,
+        });
     }
     let word = |c: &[u8], i: usize| u32::from_be_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
     Ok(v.chunks_exact(12)
-        .map(|c| LargeCommunity { global: word(c, 0), local1: word(c, 4), local2: word(c, 8) })
+        .map(|c| LargeCommunity {
+            global: word(c, 0),
+            local1: word(c, 4),
+            local2: word(c, 8),
+        })
         .collect())
 }
 
@@ -57,7 +67,14 @@ mod tests {
     #[test]
     fn text_form() {
         let c: LargeCommunity = "4200000000:1:2".parse().unwrap();
-        assert_eq!(c, LargeCommunity { global: 4_200_000_000, local1: 1, local2: 2 });
+        assert_eq!(
+            c,
+            LargeCommunity {
+                global: 4_200_000_000,
+                local1: 1,
+                local2: 2
+            }
+        );
         assert_eq!(c.to_string(), "4200000000:1:2");
         assert!("1:2".parse::<LargeCommunity>().is_err());
         assert!("1:2:3:4".parse::<LargeCommunity>().is_err());

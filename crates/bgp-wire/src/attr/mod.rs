@@ -282,7 +282,11 @@ impl PathAttribute {
     /// Bytes this attribute takes on the wire, header included.
     pub fn encoded_len(&self, ctx: &Context) -> usize {
         let len = self.value.value_len(ctx);
-        let hdr = if self.wire_flags(len) & flags::EXTENDED_LENGTH != 0 { 4 } else { 3 };
+        let hdr = if self.wire_flags(len) & flags::EXTENDED_LENGTH != 0 {
+            4
+        } else {
+            3
+        };
         hdr + len
     }
 
@@ -371,7 +375,11 @@ impl PathAttributes {
         if let Some(a) = self.list.iter_mut().find(|a| a.value.code() == code) {
             a.value = value;
         } else {
-            let at = self.list.iter().position(|a| a.value.code() > code).unwrap_or(self.list.len());
+            let at = self
+                .list
+                .iter()
+                .position(|a| a.value.code() > code)
+                .unwrap_or(self.list.len());
             self.list.insert(at, PathAttribute::new(value));
         }
     }
@@ -385,7 +393,8 @@ impl PathAttributes {
     /// Drops unknown optional non-transitive attributes, which a speaker
     /// must not pass on (RFC 4271 section 5).
     pub fn strip_unknown_non_transitive(&mut self) {
-        self.list.retain(|a| !matches!(a.value, Attr::Unknown { .. }) || a.is_transitive());
+        self.list
+            .retain(|a| !matches!(a.value, Attr::Unknown { .. }) || a.is_transitive());
     }
 
     getter!(/// ORIGIN
@@ -480,7 +489,10 @@ impl PathAttributes {
             let (word, bit) = (usize::from(code / 64), code % 64);
             if seen[word] & (1 << bit) != 0 {
                 if mp {
-                    return Err(DecodeError::new(at, UpdateError::DuplicateMpAttribute { code }));
+                    return Err(DecodeError::new(
+                        at,
+                        UpdateError::DuplicateMpAttribute { code },
+                    ));
                 }
                 problems.push(problem(AttrError::Duplicate));
                 continue;
@@ -504,7 +516,10 @@ impl PathAttributes {
                 ));
             }
             if ctx.ebgp
-                && matches!(code, code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST)
+                && matches!(
+                    code,
+                    code::LOCAL_PREF | code::ORIGINATOR_ID | code::CLUSTER_LIST
+                )
             {
                 problems.push(problem(AttrError::FromExternalPeer));
                 continue;
@@ -516,7 +531,9 @@ impl PathAttributes {
                 code::NEXT_HOP => next_hop::decode(value).map(Attr::NextHop),
                 code::MULTI_EXIT_DISC => med::decode(value).map(Attr::MultiExitDisc),
                 code::LOCAL_PREF => local_pref::decode(value).map(Attr::LocalPref),
-                code::ATOMIC_AGGREGATE => atomic_aggregate::decode(value).map(|()| Attr::AtomicAggregate),
+                code::ATOMIC_AGGREGATE => {
+                    atomic_aggregate::decode(value).map(|()| Attr::AtomicAggregate)
+                }
                 code::AGGREGATOR => {
                     Aggregator::decode(value, ctx.four_octet_as).map(Attr::Aggregator)
                 }
@@ -539,9 +556,10 @@ impl PathAttributes {
                     };
                     match outcome {
                         MpOutcome::Ok(a) => Ok(a),
-                        MpOutcome::Opaque => {
-                            Ok(Attr::Unknown { code, data: Bytes::copy_from_slice(value) })
-                        }
+                        MpOutcome::Opaque => Ok(Attr::Unknown {
+                            code,
+                            data: Bytes::copy_from_slice(value),
+                        }),
                         MpOutcome::Fatal => return Err(fatal_mp()),
                         MpOutcome::BadNlri(family) => {
                             problems.push(AttrProblem {
@@ -553,7 +571,10 @@ impl PathAttributes {
                         }
                     }
                 }
-                _ => Ok(Attr::Unknown { code, data: Bytes::copy_from_slice(value) }),
+                _ => Ok(Attr::Unknown {
+                    code,
+                    data: Bytes::copy_from_slice(value),
+                }),
             };
             match decoded {
                 Ok(value) => list.push(PathAttribute { flags: fl, value }),
@@ -599,5 +620,7 @@ impl<T> MpOutcome<T> {
 
 /// A 4-byte value, or a length error.
 fn exact4(v: &[u8]) -> Result<[u8; 4], AttrError> {
-    v.try_into().map_err(|_| AttrError::Length { length: v.len() as u16 })
+    v.try_into().map_err(|_| AttrError::Length {
+        length: v.len() as u16,
+    })
 }

@@ -33,8 +33,13 @@ impl NextHop {
     pub fn len(&self) -> usize {
         match self {
             NextHop::Ipv4(_) => 4,
-            NextHop::Ipv6 { link_local: None, .. } => 16,
-            NextHop::Ipv6 { link_local: Some(_), .. } => 32,
+            NextHop::Ipv6 {
+                link_local: None, ..
+            } => 16,
+            NextHop::Ipv6 {
+                link_local: Some(_),
+                ..
+            } => 32,
         }
     }
 
@@ -79,7 +84,8 @@ impl MpReach {
     /// Length of the attribute value for these NLRI.
     pub(crate) fn value_len(&self, ctx: &Context) -> usize {
         let ap = ctx.add_path(self.family);
-        Self::header_len(&self.next_hop) + self.nlri.iter().map(|n| n.encoded_len(ap)).sum::<usize>()
+        Self::header_len(&self.next_hop)
+            + self.nlri.iter().map(|n| n.encoded_len(ap)).sum::<usize>()
     }
 
     /// AFI, SAFI, next-hop length, next hop, reserved.
@@ -121,13 +127,23 @@ impl MpReach {
         };
         let next_hop = match (family.afi, nh.len()) {
             (Afi::Ipv4, 4) => NextHop::Ipv4(Ipv4Addr::new(nh[0], nh[1], nh[2], nh[3])),
-            (_, 16) => NextHop::Ipv6 { global: v6(nh), link_local: None },
-            (_, 32) => NextHop::Ipv6 { global: v6(&nh[..16]), link_local: Some(v6(&nh[16..])) },
+            (_, 16) => NextHop::Ipv6 {
+                global: v6(nh),
+                link_local: None,
+            },
+            (_, 32) => NextHop::Ipv6 {
+                global: v6(&nh[..16]),
+                link_local: Some(v6(&nh[16..])),
+            },
             _ => return MpOutcome::Fatal,
         };
         let mut out = Vec::new();
         match nlri::decode(&v[nh_end + 1..], family, ctx.add_path(family), &mut out) {
-            Ok(()) => MpOutcome::Ok(MpReach { family, next_hop, nlri: out }),
+            Ok(()) => MpOutcome::Ok(MpReach {
+                family,
+                next_hop,
+                nlri: out,
+            }),
             Err(_) => MpOutcome::BadNlri(family),
         }
     }

@@ -24,7 +24,11 @@ pub struct MpUnreach {
 impl MpUnreach {
     pub(crate) fn value_len(&self, ctx: &Context) -> usize {
         let ap = ctx.add_path(self.family);
-        3 + self.withdrawn.iter().map(|n| n.encoded_len(ap)).sum::<usize>()
+        3 + self
+            .withdrawn
+            .iter()
+            .map(|n| n.encoded_len(ap))
+            .sum::<usize>()
     }
 
     pub(crate) fn encode_header(family: Family, out: &mut BytesMut) {
@@ -48,7 +52,10 @@ impl MpUnreach {
         }
         let mut out = Vec::new();
         match nlri::decode(&v[3..], family, ctx.add_path(family), &mut out) {
-            Ok(()) => MpOutcome::Ok(MpUnreach { family, withdrawn: out }),
+            Ok(()) => MpOutcome::Ok(MpUnreach {
+                family,
+                withdrawn: out,
+            }),
             Err(_) => MpOutcome::BadNlri(family),
         }
     }

@@ -21,7 +21,9 @@ impl Origin {
             [1] => Ok(Origin::Egp),
             [2] => Ok(Origin::Incomplete),
             [_] => Err(AttrError::Value),
-            _ => Err(AttrError::Length { length: v.len() as u16 }),
+            _ => Err(AttrError::Length {
+                length: v.len() as u16,
+            }),
         }
     }
 
