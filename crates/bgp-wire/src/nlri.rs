@@ -131,9 +131,9 @@ pub(crate) fn decode(
             let bits = u128::from_be_bytes(a) & mask128(len);
             Ipv6Net::new(Ipv6Addr::from(bits), len).map(IpNet::V6)
         } else {
-            let mut a = [0u8; 4];
-            a[..nbytes].copy_from_slice(bytes);
-            let bits = u32::from_be_bytes(a) & mask32(len);
+            // Up to 4 bytes, most significant first; fewer are left-aligned.
+            let bits = bytes.iter().fold(0u32, |acc, &b| acc << 8 | u32::from(b));
+            let bits = bits.checked_shl(8 * (4 - nbytes as u32)).unwrap_or(0) & mask32(len);
             Ipv4Net::new(Ipv4Addr::from(bits), len).map(IpNet::V4)
         };
         // `count` bounded len by the family maximum, so this cannot fail.
