@@ -43,7 +43,11 @@ fn decode(c: &mut Criterion) {
     describe("b ipv4 500 prefixes/update", &b);
     describe("c ipv6 mp_reach", &c6);
     let mut g = c.benchmark_group("decode");
-    for (name, w) in [("a_ipv4_single", &a), ("b_ipv4_500", &b), ("c_ipv6_mp", &c6)] {
+    for (name, w) in [
+        ("a_ipv4_single", &a),
+        ("b_ipv4_500", &b),
+        ("c_ipv6_mp", &c6),
+    ] {
         g.throughput(Throughput::Elements(w.prefixes as u64));
         g.bench_function(name, |bench| {
             bench.iter(|| assert_eq!(decode_all(w, &ctx), w.prefixes))
@@ -59,7 +63,11 @@ fn encode(c: &mut Criterion) {
     let decoded = |w: &Workload| -> Vec<Message> {
         w.frames
             .iter()
-            .map(|&(at, len)| Message::decode(&w.bytes[at..at + len], &ctx).expect("valid").message)
+            .map(|&(at, len)| {
+                Message::decode(&w.bytes[at..at + len], &ctx)
+                    .expect("valid")
+                    .message
+            })
             .collect()
     };
     let a = ipv4_single(1000, &ctx);
@@ -77,21 +85,34 @@ fn encode(c: &mut Criterion) {
     });
     // (b) and (c) through the splitting encoder, as the reflector uses it:
     // attributes once, NLRI packed to the message size.
-    for (name, w) in [("b_ipv4_500", ipv4_packed(500, &ctx)), ("c_ipv6_mp", ipv6_packed(400, &ctx))] {
-        let Message::Update(u) = &decoded(&w)[0] else { unreachable!("an UPDATE") };
+    for (name, w) in [
+        ("b_ipv4_500", ipv4_packed(500, &ctx)),
+        ("c_ipv6_mp", ipv6_packed(400, &ctx)),
+    ] {
+        let Message::Update(u) = &decoded(&w)[0] else {
+            unreachable!("an UPDATE")
+        };
         let attrs = u.attrs.clone();
         let all: Vec<_> = decoded(&w)
             .into_iter()
             .flat_map(|m| match m {
                 Message::Update(u) => {
-                    let mp = u.attrs.mp_reach().map(|m| m.nlri.clone()).unwrap_or_default();
+                    let mp = u
+                        .attrs
+                        .mp_reach()
+                        .map(|m| m.nlri.clone())
+                        .unwrap_or_default();
                     u.nlri.into_iter().chain(mp).collect::<Vec<_>>()
                 }
                 _ => Vec::new(),
             })
             .collect();
         let reach = match u.attrs.mp_reach() {
-            Some(mp) => Reach::Mp { family: Family::IPV6_UNICAST, next_hop: mp.next_hop, nlri: &all },
+            Some(mp) => Reach::Mp {
+                family: Family::IPV6_UNICAST,
+                next_hop: mp.next_hop,
+                nlri: &all,
+            },
             None => Reach::Ipv4(&all),
         };
         let mut out = BytesMut::with_capacity(w.bytes.len());

@@ -73,7 +73,9 @@ pub fn v4_prefixes(g: &mut Gen, n: usize) -> Vec<Nlri> {
         .map(|_| {
             let len = v4_prefix_len(g);
             let addr = Ipv4Addr::from((g.next_u64() >> 32) as u32 | 0x0100_0000);
-            Nlri::new(IpNet::V4(Ipv4Net::new(addr, len).expect("len <= 32").trunc()))
+            Nlri::new(IpNet::V4(
+                Ipv4Net::new(addr, len).expect("len <= 32").trunc(),
+            ))
         })
         .collect()
 }
@@ -85,7 +87,9 @@ pub fn v6_prefixes(g: &mut Gen, n: usize) -> Vec<Nlri> {
             let len = v6_prefix_len(g);
             let bits = (u128::from(g.next_u64()) << 64 | u128::from(g.next_u64())) >> 3;
             let addr = Ipv6Addr::from(bits | 0x2000 << 112);
-            Nlri::new(IpNet::V6(Ipv6Net::new(addr, len).expect("len <= 128").trunc()))
+            Nlri::new(IpNet::V6(
+                Ipv6Net::new(addr, len).expect("len <= 128").trunc(),
+            ))
         })
         .collect()
 }
@@ -94,7 +98,9 @@ pub fn v6_prefixes(g: &mut Gen, n: usize) -> Vec<Nlri> {
 /// 3 communities, MED, LOCAL_PREF.
 pub fn typical_attrs(g: &mut Gen) -> PathAttributes {
     let path: Vec<u32> = (0..4).map(|_| 64_512 + g.below(60_000) as u32).collect();
-    let comms = (0..3).map(|_| Community::new(65000, g.below(500) as u16)).collect();
+    let comms = (0..3)
+        .map(|_| Community::new(65000, g.below(500) as u16))
+        .collect();
     PathAttributes::from_attrs([
         Attr::Origin(Origin::Igp),
         Attr::AsPath(AsPath::sequence(path)),
@@ -120,7 +126,9 @@ fn frames_of(bytes: &[u8], ctx: &Context) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
-        let len = bgp_wire::frame(&bytes[at..], ctx).expect("valid").expect("whole");
+        let len = bgp_wire::frame(&bytes[at..], ctx)
+            .expect("valid")
+            .expect("whole");
         out.push((at, len));
         at += len;
     }
@@ -137,7 +145,11 @@ pub fn ipv4_single(count: usize, ctx: &Context) -> Workload {
         encode_reach(ctx, &attrs, Reach::Ipv4(&p), &mut bytes).expect("fits");
     }
     let frames = frames_of(&bytes, ctx);
-    Workload { bytes, frames, prefixes: count }
+    Workload {
+        bytes,
+        frames,
+        prefixes: count,
+    }
 }
 
 /// (b) One IPv4 UPDATE with `prefixes` prefixes sharing typical attributes.
@@ -148,7 +160,11 @@ pub fn ipv4_packed(prefixes: usize, ctx: &Context) -> Workload {
     let mut bytes = BytesMut::new();
     encode_reach(ctx, &attrs, Reach::Ipv4(&p), &mut bytes).expect("fits");
     let frames = frames_of(&bytes, ctx);
-    Workload { bytes, frames, prefixes }
+    Workload {
+        bytes,
+        frames,
+        prefixes,
+    }
 }
 
 /// (c) IPv6 UPDATEs in MP_REACH_NLRI with `prefixes` prefixes in all.
@@ -156,10 +172,21 @@ pub fn ipv6_packed(prefixes: usize, ctx: &Context) -> Workload {
     let mut g = Gen::new(3);
     let attrs = typical_attrs(&mut g);
     let p = v6_prefixes(&mut g, prefixes);
-    let next_hop = NextHop::Ipv6 { global: "2001:db8::1".parse().expect("addr"), link_local: None };
-    let reach = Reach::Mp { family: Family::IPV6_UNICAST, next_hop, nlri: &p };
+    let next_hop = NextHop::Ipv6 {
+        global: "2001:db8::1".parse().expect("addr"),
+        link_local: None,
+    };
+    let reach = Reach::Mp {
+        family: Family::IPV6_UNICAST,
+        next_hop,
+        nlri: &p,
+    };
     let mut bytes = BytesMut::new();
     encode_reach(ctx, &attrs, reach, &mut bytes).expect("fits");
     let frames = frames_of(&bytes, ctx);
-    Workload { bytes, frames, prefixes }
+    Workload {
+        bytes,
+        frames,
+        prefixes,
+    }
 }
