@@ -376,3 +376,23 @@ pub enum EncodeError {
     #[error("IPv4 unicast NLRI without NEXT_HOP")]
     MissingNextHop,
 }
+
+/// Text that does not parse as the value it should name (prefixes,
+/// communities, AS paths and the like, in configs and scenario files).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} {input:?}")]
+pub struct ParseError {
+    /// What was expected.
+    pub what: &'static str,
+    /// The text given.
+    pub input: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(what: &'static str, input: &str) -> Self {
+        ParseError {
+            what,
+            input: input.to_string(),
+        }
+    }
+}

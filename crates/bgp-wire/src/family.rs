@@ -133,7 +133,27 @@ impl fmt::Display for Family {
         match *self {
             Family::IPV4_UNICAST => f.write_str("ipv4-unicast"),
             Family::IPV6_UNICAST => f.write_str("ipv6-unicast"),
-            Family { afi, safi } => write!(f, "afi {}/safi {}", u16::from(afi), u8::from(safi)),
+            Family { afi, safi } => write!(f, "{}/{}", u16::from(afi), u8::from(safi)),
+        }
+    }
+}
+
+impl std::str::FromStr for Family {
+    type Err = crate::ParseError;
+
+    /// `ipv4-unicast`, `ipv6-unicast`, or `AFI/SAFI` in numbers.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || crate::ParseError::new("address family", s);
+        match s {
+            "ipv4-unicast" => Ok(Family::IPV4_UNICAST),
+            "ipv6-unicast" => Ok(Family::IPV6_UNICAST),
+            _ => {
+                let (a, b) = s.split_once('/').ok_or_else(bad)?;
+                Ok(Family::new(
+                    a.parse().map_err(|_| bad())?,
+                    b.parse().map_err(|_| bad())?,
+                ))
+            }
         }
     }
 }
@@ -152,6 +172,14 @@ mod tests {
         }
         assert_eq!(Family::new(2, 1), Family::IPV6_UNICAST);
         assert_eq!(Family::new(2, 1).to_string(), "ipv6-unicast");
-        assert_eq!(Family::new(25, 70).to_string(), "afi 25/safi 70");
+        assert_eq!(Family::new(25, 70).to_string(), "25/70");
+        for f in [
+            Family::IPV4_UNICAST,
+            Family::IPV6_UNICAST,
+            Family::new(25, 70),
+        ] {
+            assert_eq!(f.to_string().parse::<Family>(), Ok(f));
+        }
+        assert!("ipv4".parse::<Family>().is_err());
     }
 }

@@ -29,6 +29,8 @@ pub mod notification;
 mod open;
 mod reader;
 mod route_refresh;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod update;
 
 pub use crate::{
@@ -37,7 +39,7 @@ pub use crate::{
     context::{AddPathFamilies, Context, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN},
     error::{
         AttrError, AttrProblem, DecodeError, EncodeError, ErrorKind, HeaderError, OpenError,
-        RouteRefreshError, Treatment, UpdateError,
+        ParseError, RouteRefreshError, Treatment, UpdateError,
     },
     family::{Afi, Family, Safi},
     message::{frame, Decoded, Message, MessageType, HEADER_LEN},

@@ -65,9 +65,27 @@ impl Nlri {
 impl std::fmt::Display for Nlri {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.path_id {
-            Some(id) => write!(f, "{} path-id {id}", self.prefix),
+            Some(id) => write!(f, "{}#{id}", self.prefix),
             None => write!(f, "{}", self.prefix),
         }
+    }
+}
+
+impl std::str::FromStr for Nlri {
+    type Err = crate::ParseError;
+
+    /// `PREFIX` or `PREFIX#PATH_ID`; host bits are cleared.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || crate::ParseError::new("prefix", s);
+        let (p, id) = match s.split_once('#') {
+            Some((p, id)) => (p, Some(id.parse().map_err(|_| bad())?)),
+            None => (s, None),
+        };
+        let prefix: IpNet = p.parse().map_err(|_| bad())?;
+        Ok(Nlri {
+            path_id: id,
+            prefix: prefix.trunc(),
+        })
     }
 }
 

@@ -129,7 +129,7 @@ impl Open {
         let mut opt_len = usize::from(r.u8().map_err(short)?);
         // RFC 9072: a Non-Extended Optional Parameter Type of 255 in the
         // first parameter marks the extended encoding.
-        let extended = opt_len != 0 && r.rest().first() == Some(&PARAM_EXTENDED);
+        let extended = opt_len == 255 && r.rest().first() == Some(&PARAM_EXTENDED);
         if extended {
             let _ = r.u8().map_err(short)?;
             opt_len = usize::from(r.u16().map_err(short)?);

@@ -377,3 +377,42 @@ proptest! {
         }
     }
 }
+
+#[cfg(feature = "serde")]
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// The text form (serde) of an UPDATE reads back as the same UPDATE.
+    /// (Consecutive AS_SEQUENCE segments read back as one: the text form
+    /// does not mark where a sequence was split.)
+    #[test]
+    fn update_text_form_round_trips(u in context().prop_flat_map(update)) {
+        let json = serde_json::to_string(&u).expect("serializes");
+        let back: Update = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
+        prop_assert_eq!(serde_json::to_string(&back).expect("serializes"), json);
+        prop_assert_eq!(&back.nlri, &u.nlri);
+        prop_assert_eq!(&back.withdrawn, &u.withdrawn);
+        let norm = |u: &Update| u.attrs.iter().map(|a| match &a.value {
+            Attr::AsPath(p) | Attr::As4Path(p) => (a.flags, p.to_string()),
+            v => (a.flags, format!("{v:?}")),
+        }).collect::<Vec<_>>();
+        prop_assert_eq!(norm(&back), norm(&u));
+    }
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn update_text_form_is_readable() {
+    let u: Update = serde_json::from_str(
+        r#"{"attrs": [{"origin": "igp"}, {"as_path": "65001 {65002 65003}"}, {"next_hop": "192.0.2.1"},
+            {"communities": ["65000:101"]}, {"large_communities": ["65000:1:2"]},
+            {"extended_communities": ["rt:65000:7"]}, {"flags": 224, "unknown": {"code": 99, "data": [1]}}],
+           "nlri": ["10.0.0.0/8", "10.1.0.0/16#3"]}"#,
+    )
+    .expect("parses");
+    assert_eq!(u.attrs.as_path().map(AsPath::path_len), Some(2));
+    assert_eq!(u.attrs.get(99).map(|a| a.flags), Some(0xe0));
+    assert_eq!(u.nlri[1].path_id, Some(3));
+    let json = serde_json::to_string(&u.attrs.get(1).expect("origin")).expect("serializes");
+    assert_eq!(json, r#"{"origin":"igp"}"#);
+}

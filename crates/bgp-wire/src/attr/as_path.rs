@@ -200,6 +200,67 @@ impl fmt::Display for AsPath {
     }
 }
 
+impl std::str::FromStr for AsPath {
+    type Err = crate::ParseError;
+
+    /// The [`Display`](fmt::Display) form: ASNs separated by spaces, sets
+    /// in `{}`, confederation sequences in `()`, confederation sets in `[]`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || crate::ParseError::new("AS path", s);
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut open: Option<(SegmentKind, char)> = None;
+        let spaced = s
+            .chars()
+            .flat_map(|c| match c {
+                '{' | '}' | '(' | ')' | '[' | ']' => vec![' ', c, ' '],
+                c => vec![c],
+            })
+            .collect::<String>();
+        for tok in spaced.split_whitespace() {
+            let start = match tok {
+                "{" => Some((SegmentKind::Set, '}')),
+                "(" => Some((SegmentKind::ConfedSequence, ')')),
+                "[" => Some((SegmentKind::ConfedSet, ']')),
+                _ => None,
+            };
+            if let Some(st) = start {
+                if open.is_some() {
+                    return Err(bad());
+                }
+                open = Some(st);
+                segments.push(Segment {
+                    kind: st.0,
+                    asns: Vec::new(),
+                });
+                continue;
+            }
+            if matches!(tok, "}" | ")" | "]") {
+                match open.take() {
+                    Some((_, close)) if tok.starts_with(close) => {}
+                    _ => return Err(bad()),
+                }
+                if segments.last().is_some_and(|s| s.asns.is_empty()) {
+                    return Err(bad());
+                }
+                continue;
+            }
+            let asn: u32 = tok.parse().map_err(|_| bad())?;
+            match (open, segments.last_mut()) {
+                (Some(_), Some(seg)) => seg.asns.push(asn),
+                (None, Some(seg)) if seg.kind == SegmentKind::Sequence => seg.asns.push(asn),
+                _ => segments.push(Segment {
+                    kind: SegmentKind::Sequence,
+                    asns: vec![asn],
+                }),
+            }
+        }
+        if open.is_some() {
+            return Err(bad());
+        }
+        Ok(AsPath { segments })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +286,19 @@ mod tests {
         let mut out = BytesMut::new();
         p4.encode(false, &mut out);
         assert_eq!(&out[..], &[2, 2, 0x5b, 0xa0, 0xfd, 0xe9]);
+    }
+
+    #[test]
+    fn text_form() {
+        for s in ["", "65001", "65001 4200000000 {1 2} (64512 64513) [7] 9"] {
+            let p: AsPath = s.parse().unwrap();
+            assert_eq!(p.to_string(), s);
+        }
+        let p: AsPath = "1 2 {3}".parse().unwrap();
+        assert_eq!(p.segments.len(), 2);
+        for bad in ["{1", "1}", "{}", "{1 (2)}", "x", "4294967296"] {
+            assert!(bad.parse::<AsPath>().is_err(), "{bad}");
+        }
     }
 
     #[test]

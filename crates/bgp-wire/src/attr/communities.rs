@@ -43,16 +43,11 @@ impl fmt::Display for Community {
     }
 }
 
-/// A community that does not parse as `ASN:VALUE` with 16-bit halves.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid community {0:?}: expected ASN:VALUE with both parts in 0..=65535")]
-pub struct ParseCommunityError(pub String);
-
 impl FromStr for Community {
-    type Err = ParseCommunityError;
+    type Err = crate::ParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || ParseCommunityError(s.to_string());
+        let bad = || crate::ParseError::new("community", s);
         let (a, v) = s.split_once(':').ok_or_else(bad)?;
         Ok(Community::new(
             a.parse().map_err(|_| bad())?,

@@ -52,6 +52,52 @@ impl fmt::Display for ExtendedCommunity {
     }
 }
 
+impl std::str::FromStr for ExtendedCommunity {
+    type Err = crate::ParseError;
+
+    /// `rt:ASN:VALUE`, `soo:ASN:VALUE` (2-octet ASN) or `0x` and 16 hex digits.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || crate::ParseError::new("extended community", s);
+        if let Some(hex) = s.strip_prefix("0x") {
+            let v = u64::from_str_radix(hex, 16).map_err(|_| bad())?;
+            if hex.len() != 16 {
+                return Err(bad());
+            }
+            return Ok(ExtendedCommunity(v.to_be_bytes()));
+        }
+        let mut it = s.split(':');
+        let (Some(kind), Some(asn), Some(val), None) = (it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(bad());
+        };
+        let sub = match kind {
+            "rt" => 0x02,
+            "soo" => 0x03,
+            _ => return Err(bad()),
+        };
+        let a = asn.parse::<u16>().map_err(|_| bad())?.to_be_bytes();
+        let v = val.parse::<u32>().map_err(|_| bad())?.to_be_bytes();
+        Ok(ExtendedCommunity([
+            0x00, sub, a[0], a[1], v[0], v[1], v[2], v[3],
+        ]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_form() {
+        for s in ["rt:65000:7", "soo:1:4294967295", "0x0102030405060708"] {
+            assert_eq!(s.parse::<ExtendedCommunity>().unwrap().to_string(), s);
+        }
+        for bad in ["rt:65536:1", "xx:1:1", "0x01", "rt:1"] {
+            assert!(bad.parse::<ExtendedCommunity>().is_err(), "{bad}");
+        }
+    }
+}
+
 pub(crate) fn decode(v: &[u8]) -> Result<Vec<ExtendedCommunity>, AttrError> {
     if v.is_empty() || v.len() % 8 != 0 {
         return Err(AttrError::Length {

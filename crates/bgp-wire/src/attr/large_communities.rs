@@ -22,16 +22,11 @@ impl fmt::Display for LargeCommunity {
     }
 }
 
-/// A large community that does not parse as `A:B:C` with 32-bit parts.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid large community {0:?}: expected GLOBAL:LOCAL1:LOCAL2 (32-bit each)")]
-pub struct ParseLargeCommunityError(pub String);
-
 impl FromStr for LargeCommunity {
-    type Err = ParseLargeCommunityError;
+    type Err = crate::ParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || ParseLargeCommunityError(s.to_string());
+        let bad = || crate::ParseError::new("large community", s);
         let mut it = s.split(':').map(|p| p.parse::<u32>().map_err(|_| bad()));
         let (Some(g), Some(a), Some(b), None) = (it.next(), it.next(), it.next(), it.next()) else {
             return Err(bad());

@@ -30,9 +30,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 pub use self::{
     aggregator::Aggregator,
     as_path::{AsPath, Segment, SegmentKind},
-    communities::{Community, ParseCommunityError},
+    communities::Community,
     extended_communities::ExtendedCommunity,
-    large_communities::{LargeCommunity, ParseLargeCommunityError},
+    large_communities::LargeCommunity,
     mp_reach::{MpReach, NextHop},
     mp_unreach::MpUnreach,
     origin::Origin,

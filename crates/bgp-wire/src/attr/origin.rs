@@ -14,6 +14,29 @@ pub enum Origin {
     Incomplete,
 }
 
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Origin::Igp => "igp",
+            Origin::Egp => "egp",
+            Origin::Incomplete => "incomplete",
+        })
+    }
+}
+
+impl std::str::FromStr for Origin {
+    type Err = crate::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "igp" => Ok(Origin::Igp),
+            "egp" => Ok(Origin::Egp),
+            "incomplete" => Ok(Origin::Incomplete),
+            _ => Err(crate::ParseError::new("origin", s)),
+        }
+    }
+}
+
 impl Origin {
     pub(crate) fn decode(v: &[u8]) -> Result<Self, AttrError> {
         match v {
