@@ -83,21 +83,6 @@ impl std::str::FromStr for ExtendedCommunity {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_form() {
-        for s in ["rt:65000:7", "soo:1:4294967295", "0x0102030405060708"] {
-            assert_eq!(s.parse::<ExtendedCommunity>().unwrap().to_string(), s);
-        }
-        for bad in ["rt:65536:1", "xx:1:1", "0x01", "rt:1"] {
-            assert!(bad.parse::<ExtendedCommunity>().is_err(), "{bad}");
-        }
-    }
-}
-
 pub(crate) fn decode(v: &[u8]) -> Result<Vec<ExtendedCommunity>, AttrError> {
     if v.is_empty() || v.len() % 8 != 0 {
         return Err(AttrError::Length {
@@ -111,4 +96,19 @@ pub(crate) fn decode(v: &[u8]) -> Result<Vec<ExtendedCommunity>, AttrError> {
             ExtendedCommunity(a)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_form() {
+        for s in ["rt:65000:7", "soo:1:4294967295", "0x0102030405060708"] {
+            assert_eq!(s.parse::<ExtendedCommunity>().unwrap().to_string(), s);
+        }
+        for bad in ["rt:65536:1", "xx:1:1", "0x01", "rt:1"] {
+            assert!(bad.parse::<ExtendedCommunity>().is_err(), "{bad}");
+        }
+    }
 }
