@@ -59,6 +59,7 @@ fn from_text<'de, D: Deserializer<'de>, T: FromStr<Err: Display>>(d: D) -> Resul
 
 via_str!(
     Family,
+    NextHop,
     Nlri,
     AsPath,
     Community,

@@ -69,6 +69,40 @@ impl NextHop {
     }
 }
 
+impl std::fmt::Display for NextHop {
+    /// The address; an IPv6 link-local address follows after a comma.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NextHop::Ipv4(a) => write!(f, "{a}"),
+            NextHop::Ipv6 {
+                global,
+                link_local: None,
+            } => write!(f, "{global}"),
+            NextHop::Ipv6 {
+                global,
+                link_local: Some(ll),
+            } => write!(f, "{global},{ll}"),
+        }
+    }
+}
+
+impl std::str::FromStr for NextHop {
+    type Err = crate::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || crate::ParseError::new("next hop", s);
+        let (g, ll) = match s.split_once(',') {
+            Some((g, ll)) => (g, Some(ll.trim().parse().map_err(|_| bad())?)),
+            None => (s, None),
+        };
+        match (g.trim().parse().map_err(|_| bad())?, ll) {
+            (IpAddr::V4(a), None) => Ok(NextHop::Ipv4(a)),
+            (IpAddr::V6(global), link_local) => Ok(NextHop::Ipv6 { global, link_local }),
+            (IpAddr::V4(_), Some(_)) => Err(bad()),
+        }
+    }
+}
+
 /// Reachable routes of one family and their next hop.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MpReach {
