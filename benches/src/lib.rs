@@ -190,3 +190,29 @@ pub fn ipv6_packed(prefixes: usize, ctx: &Context) -> Workload {
         prefixes,
     }
 }
+
+/// UPDATEs announcing `prefixes` distinct IPv4 prefixes (realistic length
+/// mix) over `attr_sets` distinct attribute sets, as one peer would send a
+/// full table: consecutive prefixes share a set.
+pub fn table_updates(prefixes: usize, attr_sets: usize, seed: u64) -> Vec<bgp_wire::Update> {
+    let mut g = Gen::new(seed);
+    let mut seen = std::collections::HashSet::with_capacity(prefixes);
+    let mut all = Vec::with_capacity(prefixes);
+    while all.len() < prefixes {
+        let p = v4_prefixes(&mut g, 1)[0];
+        if seen.insert(p.prefix) {
+            all.push(p);
+        }
+    }
+    let per = prefixes.div_ceil(attr_sets.max(1));
+    all.chunks(per)
+        .map(|chunk| {
+            let attrs = typical_attrs(&mut g);
+            bgp_wire::Update {
+                withdrawn: Vec::new(),
+                attrs,
+                nlri: chunk.to_vec(),
+            }
+        })
+        .collect()
+}

@@ -382,52 +382,84 @@ impl Rib {
     /// view changed. Takes over one reference to `attrs`.
     fn set_path<K: Key>(&mut self, key: K, peer: PeerId, path_id: u32, attrs: Option<AttrId>) {
         let table = K::table_mut(&mut self.tables);
-        let old_list = table.remove(&key);
-        let old_best = old_list.as_ref().map(PathList::best);
-        let mut paths: Vec<Path> = match old_list {
-            Some(PathList::One(p)) => vec![p],
-            Some(PathList::Many(v)) => v.into_vec(),
-            None => Vec::new(),
-        };
-        let at = paths
-            .iter()
-            .position(|p| p.peer == peer && p.path_id == path_id);
-        match (at, attrs) {
-            (Some(i), Some(a)) => {
-                let old = std::mem::replace(&mut paths[i].attrs, a);
-                self.store.release(old);
+        let same = |p: &Path| p.peer == peer && p.path_id == path_id;
+        let (old_best, new_best) = match (table.get_mut(&key), attrs) {
+            // The common cases of a full table: a new prefix, or the only
+            // path of a prefix replaced or withdrawn. No allocation.
+            (None, None) => return,
+            (None, Some(a)) => {
+                let p = Path {
+                    peer,
+                    path_id,
+                    attrs: a,
+                };
+                table.insert(key, PathList::One(p));
+                (None, Some(p))
             }
-            (Some(i), None) => {
-                let old = paths.swap_remove(i);
+            (Some(PathList::One(p)), Some(a)) if same(p) => {
+                let old = *p;
+                p.attrs = a;
                 self.store.release(old.attrs);
+                (Some(old), Some(*p))
             }
-            (None, Some(a)) => paths.push(Path {
-                peer,
-                path_id,
-                attrs: a,
-            }),
-            (None, None) => {}
-        }
-        if paths.len() > 1 {
-            self.scratch.clear();
-            for p in &paths {
-                let (pc, _) = &self.peers[&p.peer];
-                self.scratch.push(Candidate {
-                    keys: *self.store.keys(p.attrs),
-                    ebgp: !pc.is_ibgp(),
-                    peer_router_id: pc.router_id,
-                    peer_addr: pc.addr,
-                    path_id: p.path_id,
-                });
+            (Some(PathList::One(p)), None) if same(p) => {
+                let old = *p;
+                table.remove(&key);
+                self.store.release(old.attrs);
+                (Some(old), None)
             }
-            if let Some(b) = decision::select(&self.scratch, self.cfg.always_compare_med) {
-                paths.swap(0, b);
+            (Some(PathList::One(p)), None) => {
+                let _ = p;
+                return;
             }
-        }
-        let new_best = paths.first().copied();
-        if let Some(list) = PathList::from_vec(paths) {
-            K::table_mut(&mut self.tables).insert(key, list);
-        }
+            (Some(list), attrs) => {
+                let old_best = list.best();
+                let mut paths = match std::mem::replace(list, PathList::One(old_best)) {
+                    PathList::One(p) => vec![p],
+                    PathList::Many(v) => *v,
+                };
+                match (paths.iter().position(same), attrs) {
+                    (Some(i), Some(a)) => {
+                        let old = std::mem::replace(&mut paths[i].attrs, a);
+                        self.store.release(old);
+                    }
+                    (Some(i), None) => {
+                        let old = paths.swap_remove(i);
+                        self.store.release(old.attrs);
+                    }
+                    (None, Some(a)) => paths.push(Path {
+                        peer,
+                        path_id,
+                        attrs: a,
+                    }),
+                    (None, None) => {}
+                }
+                if paths.len() > 1 {
+                    self.scratch.clear();
+                    for p in &paths {
+                        let (pc, _) = &self.peers[&p.peer];
+                        self.scratch.push(Candidate {
+                            keys: *self.store.keys(p.attrs),
+                            ebgp: !pc.is_ibgp(),
+                            peer_router_id: pc.router_id,
+                            peer_addr: pc.addr,
+                            path_id: p.path_id,
+                        });
+                    }
+                    if let Some(b) = decision::select(&self.scratch, self.cfg.always_compare_med) {
+                        paths.swap(0, b);
+                    }
+                }
+                let new_best = paths.first().copied();
+                match PathList::from_vec(paths) {
+                    Some(l) => *list = l,
+                    None => {
+                        table.remove(&key);
+                    }
+                }
+                (Some(old_best), new_best)
+            }
+        };
         if old_best != new_best {
             self.mark::<K>(key, old_best, new_best);
         }
@@ -441,38 +473,23 @@ impl Rib {
     fn exported(&self, best: Option<Path>, group: &GroupKey) -> Exported {
         let best = best?;
         let (src, _) = self.peers.get(&best.peer)?;
-        let ok = match (&src.role, &group.role) {
-            (_, Role::Ebgp) => false,
-            (Role::Ebgp, _) => true,
-            (
-                Role::Client {
-                    group: sg,
-                    client_to_client,
-                    ..
-                },
-                Role::Client { group: dg, .. },
-            ) => sg != dg || *client_to_client,
-            (Role::Client { .. }, Role::NonClient) => true,
-            (Role::NonClient, Role::Client { .. }) => true,
-            (Role::NonClient, Role::NonClient) => false,
-        };
-        ok.then_some((best.attrs, best.peer))
+        exported_from(best, &src.role, group)
     }
 
     fn mark<K: Key>(&mut self, key: K, old: Option<Path>, new: Option<Path>) {
-        for i in 0..self.groups.len() {
-            let Some(g) = self.groups[i].as_ref() else {
-                continue;
-            };
-            let before = self.exported(old, &g.key);
-            if before != self.exported(new, &g.key) {
-                if let Some(g) = self.groups[i].as_mut() {
-                    // The first change since the group was last served
-                    // records what it had then.
-                    K::pending(&mut g.pending)
-                        .entry(key)
-                        .or_insert(before.map(|(_, src)| src));
-                }
+        // Look the sources up once, not once per group.
+        let peers = &self.peers;
+        let source = |p: Option<Path>| p.and_then(|p| Some((p, &peers.get(&p.peer)?.0.role)));
+        let (old, new) = (source(old), source(new));
+        for g in self.groups.iter_mut().flatten() {
+            let before = old.and_then(|(p, r)| exported_from(p, r, &g.key));
+            let after = new.and_then(|(p, r)| exported_from(p, r, &g.key));
+            if before != after {
+                // The first change since the group was last served records
+                // what it had then.
+                K::pending(&mut g.pending)
+                    .entry(key)
+                    .or_insert(before.map(|(_, src)| src));
             }
         }
     }
@@ -496,7 +513,12 @@ impl Rib {
         };
         let set = K::pending(&mut g.pending);
         if set.len() <= limit {
-            return set.drain().collect();
+            let all: Vec<_> = set.drain().collect();
+            // Give back the room a burst (a full table) took.
+            if set.capacity() > 4096 {
+                *set = hashbrown::HashMap::new();
+            }
+            return all;
         }
         let keys: Vec<K> = set.keys().take(limit).copied().collect();
         keys.into_iter()
@@ -638,4 +660,25 @@ impl Rib {
             .collect();
         self.changes(group, Target::Peer(peer), keys)
     }
+}
+
+/// Whether a best path from a peer of role `src` goes to `group`
+/// (RFC 4456 section 8), and if so what the group is sent.
+fn exported_from(best: Path, src: &Role, group: &GroupKey) -> Exported {
+    let ok = match (src, &group.role) {
+        (_, Role::Ebgp) => false,
+        (Role::Ebgp, _) => true,
+        (
+            Role::Client {
+                group: sg,
+                client_to_client,
+                ..
+            },
+            Role::Client { group: dg, .. },
+        ) => sg != dg || *client_to_client,
+        (Role::Client { .. }, Role::NonClient) => true,
+        (Role::NonClient, Role::Client { .. }) => true,
+        (Role::NonClient, Role::NonClient) => false,
+    };
+    ok.then_some((best.attrs, best.peer))
 }

@@ -22,13 +22,14 @@ pub struct Path {
 }
 
 /// The paths of one prefix, best first. One path is stored inline, as it
-/// is for most prefixes of a full table.
+/// is for most prefixes of a full table; the enum is 16 bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathList {
     /// A single path.
     One(Path),
     /// Two or more; the first is the best.
-    Many(Box<[Path]>),
+    #[allow(clippy::box_collection)] // a thin pointer keeps the enum at 16 bytes
+    Many(Box<Vec<Path>>),
 }
 
 impl PathList {
@@ -50,10 +51,12 @@ impl PathList {
         match v.len() {
             0 => None,
             1 => v.pop().map(PathList::One),
-            _ => Some(PathList::Many(v.into_boxed_slice())),
+            _ => Some(PathList::Many(Box::new(v))),
         }
     }
 }
+
+const _: () = assert!(std::mem::size_of::<PathList>() == 16);
 
 /// A prefix type the RIB keys a table by.
 pub trait Key: Copy + Eq + Hash + Ord + std::fmt::Debug + Into<IpNet> {
