@@ -22,7 +22,11 @@ fn rib() -> Rib {
         let role = if n == 5 {
             Role::NonClient
         } else {
-            Role::Client { group: "c".into(), cluster_id: Ipv4Addr::new(10, 0, 0, 1), client_to_client: true }
+            Role::Client {
+                group: "c".into(),
+                cluster_id: Ipv4Addr::new(10, 0, 0, 1),
+                client_to_client: true,
+            }
         };
         let config = PeerConfig {
             addr: IpAddr::V4(addr),
@@ -32,16 +36,26 @@ fn rib() -> Rib {
             export_policy: None,
             send: bgp_wire::Context::ibgp_4octet(),
         };
-        rib.handle(Input::PeerUp { peer: PeerId(n), config }).expect("up");
+        rib.handle(Input::PeerUp {
+            peer: PeerId(n),
+            config,
+        })
+        .expect("up");
     }
     rib
 }
 
+/// LOCAL_PREF, AS_PATH length, MED, first ASN.
+type Attrs = (u32, u8, u32, u32);
+
 /// An announcement (or withdrawal, with `None`) of prefix `p` by `peer`.
-fn update(peer: u32, p: u8, attrs: Option<(u32, u8, u32, u32)>) -> Input {
+fn update(peer: u32, p: u8, attrs: Option<Attrs>) -> Input {
     let nlri = vec![Nlri::new(format!("10.{p}.0.0/16").parse().expect("prefix"))];
     let update = match attrs {
-        None => Update { withdrawn: nlri, ..Update::default() },
+        None => Update {
+            withdrawn: nlri,
+            ..Update::default()
+        },
         Some((lp, len, med, nas)) => Update {
             withdrawn: vec![],
             attrs: PathAttributes::from_attrs([
@@ -54,18 +68,32 @@ fn update(peer: u32, p: u8, attrs: Option<(u32, u8, u32, u32)>) -> Input {
             nlri,
         },
     };
-    Input::Update { peer: PeerId(peer), update, treat_as_withdraw: false }
+    Input::Update {
+        peer: PeerId(peer),
+        update,
+        treat_as_withdraw: false,
+    }
 }
 
 fn best_of(rib: &Rib, p: u8) -> Option<(PeerId, rib::AttrId)> {
-    rib.paths(format!("10.{p}.0.0/16").parse().expect("prefix")).first().map(|x| (x.peer, x.attrs))
+    rib.paths(format!("10.{p}.0.0/16").parse().expect("prefix"))
+        .first()
+        .map(|x| (x.peer, x.attrs))
 }
 
-fn input() -> impl Strategy<Value = (u32, u8, Option<(u32, u8, u32, u32)>)> {
+fn input() -> impl Strategy<Value = (u32, u8, Option<Attrs>)> {
     (
         1u32..=5,
         0u8..4,
-        proptest::option::weighted(0.8, (prop_oneof![Just(100u32), Just(200u32)], 0u8..3, 0u32..3, prop_oneof![Just(65001u32), Just(65002u32)])),
+        proptest::option::weighted(
+            0.8,
+            (
+                prop_oneof![Just(100u32), Just(200u32)],
+                0u8..3,
+                0u32..3,
+                prop_oneof![Just(65001u32), Just(65002u32)],
+            ),
+        ),
     )
 }
 
@@ -117,10 +145,12 @@ fn pending_changes_coalesce_per_prefix() {
     // Non-client 5 changes one prefix 100 times and announces 9 others;
     // nobody takes the changes in between.
     for i in 0..100u32 {
-        rib.handle(update(5, 0, Some((100 + i, 1, 0, 65001)))).expect("update");
+        rib.handle(update(5, 0, Some((100 + i, 1, 0, 65001))))
+            .expect("update");
     }
     for p in 1..10u8 {
-        rib.handle(update(5, p, Some((100, 1, 0, 65001)))).expect("update");
+        rib.handle(update(5, p, Some((100, 1, 0, 65001))))
+            .expect("update");
     }
     assert_eq!(rib.pending(client_group), 10, "one entry per prefix");
     // Taken in slices of 4: 4 + 4 + 2, the first prefix with its latest state.
@@ -141,7 +171,8 @@ fn pending_changes_coalesce_per_prefix() {
     assert_eq!(sizes, vec![4, 4, 2]);
     assert_eq!(lp, Some(199), "latest state wins");
     // Announced then withdrawn before being taken: nothing to say.
-    rib.handle(update(5, 50, Some((100, 1, 0, 65001)))).expect("update");
+    rib.handle(update(5, 50, Some((100, 1, 0, 65001))))
+        .expect("update");
     rib.handle(update(5, 50, None)).expect("update");
     assert_eq!(rib.pending(client_group), 1);
     assert!(rib.take_changes(client_group, usize::MAX).is_empty());
@@ -151,7 +182,8 @@ fn pending_changes_coalesce_per_prefix() {
 fn change_sets_encode_to_valid_updates() {
     let mut rib = rib();
     for p in 0..4u8 {
-        rib.handle(update(1, p, Some((100, 2, 0, 65001)))).expect("update");
+        rib.handle(update(1, p, Some((100, 2, 0, 65001))))
+            .expect("update");
     }
     rib.handle(update(1, 0, None)).expect("update");
     let group = rib.group_of(PeerId(5)).expect("group");
@@ -163,12 +195,17 @@ fn change_sets_encode_to_valid_updates() {
         let mut at = 0;
         let mut announced = 0;
         while at < out.len() {
-            let len = bgp_wire::frame(&out[at..], &ctx).expect("header").expect("whole");
+            let len = bgp_wire::frame(&out[at..], &ctx)
+                .expect("header")
+                .expect("whole");
             let d = bgp_wire::Message::decode(&out[at..at + len], &ctx).expect("decodes");
             assert!(d.problems.is_empty(), "{:?}", d.problems);
             if let bgp_wire::Message::Update(u) = d.message {
                 announced += u.nlri.len();
-                assert_eq!(u.attrs.cluster_list().map(<[Ipv4Addr]>::len), if u.nlri.is_empty() { None } else { Some(1) });
+                assert_eq!(
+                    u.attrs.cluster_list().map(<[Ipv4Addr]>::len),
+                    if u.nlri.is_empty() { None } else { Some(1) }
+                );
             }
             at += len;
         }
