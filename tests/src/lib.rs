@@ -1,4 +1,8 @@
-//! Shared helpers for the cross-crate tests in `tests/tests/`.
+//! Shared helpers for the cross-crate tests in `tests/tests/` and the
+//! daemon's interop tests.
+
+pub mod lab;
+pub mod speaker;
 
 use std::{
     collections::BTreeMap,

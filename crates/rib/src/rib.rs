@@ -125,6 +125,69 @@ impl Rib {
         list.map_or(&[], PathList::as_slice)
     }
 
+    /// The configuration of a peer that is up.
+    pub fn peer(&self, peer: PeerId) -> Option<&PeerConfig> {
+        self.peers.get(&peer).map(|(c, _)| c)
+    }
+
+    /// Paths held per peer (a full scan; for the admin API).
+    pub fn paths_per_peer(&self) -> BTreeMap<PeerId, usize> {
+        let mut out = BTreeMap::new();
+        for l in self.tables.v4.values() {
+            for p in l.as_slice() {
+                *out.entry(p.peer).or_insert(0) += 1;
+            }
+        }
+        for l in self.tables.v6.values() {
+            for p in l.as_slice() {
+                *out.entry(p.peer).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+
+    /// Every path of `prefix`, best first, each with the decision step at
+    /// which it lost to the best (`None` for the best itself).
+    pub fn explain(
+        &self,
+        prefix: ipnet::IpNet,
+    ) -> Vec<(Path, &RouteAttrs, Option<decision::Step>)> {
+        let paths = self.paths(prefix);
+        let cand = |p: &Path| {
+            self.peers.get(&p.peer).map(|(pc, _)| Candidate {
+                keys: *self.store.keys(p.attrs),
+                ebgp: !pc.is_ibgp(),
+                peer_router_id: pc.router_id,
+                peer_addr: pc.addr,
+                path_id: p.path_id,
+            })
+        };
+        let best = paths.first().and_then(cand);
+        paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let step = match (i, best, cand(p)) {
+                    (0, _, _) => None,
+                    (_, Some(b), Some(c)) => {
+                        Some(decision::compare(&b, &c, self.cfg.always_compare_med).1)
+                    }
+                    _ => None,
+                };
+                (*p, self.store.get(p.attrs), step)
+            })
+            .collect()
+    }
+
+    /// Prefixes of both families (for listings), in no particular order.
+    pub fn prefixes(&self) -> impl Iterator<Item = ipnet::IpNet> + '_ {
+        self.tables
+            .v4
+            .keys()
+            .map(|k| ipnet::IpNet::V4(*k))
+            .chain(self.tables.v6.keys().map(|k| ipnet::IpNet::V6(*k)))
+    }
+
     /// The update group of `peer`.
     pub fn group_of(&self, peer: PeerId) -> Option<u32> {
         self.peers.get(&peer).map(|(_, g)| *g)
