@@ -434,7 +434,21 @@ impl Session {
     async fn on_incoming(&mut self, stream: TcpStream, connecting: &mut Option<Connecting>) {
         match self.state() {
             State::Idle | State::Connect | State::Active => {
-                // Not connected yet: take the peer's connection.
+                // Both sides may be dialling at once (mesh peers). Decide
+                // now as RFC 4271 section 6.8 would decide later, taking the
+                // peer's address for its identifier (meshrr uses the pod
+                // IP for both): the connection opened by the higher one
+                // survives, so both ends make the same choice.
+                let ours_wins = match self.spec.remote.ip() {
+                    std::net::IpAddr::V4(peer) => {
+                        connecting.is_some() && resolve_collision(self.spec.fsm.router_id, peer)
+                    }
+                    std::net::IpAddr::V6(_) => false,
+                };
+                if ours_wins {
+                    reject(stream, CeaseSubcode::ConnectionCollisionResolution).await;
+                    return;
+                }
                 *connecting = None;
                 if let Some(c) = self.conn.take() {
                     let _ = c.writer.try_send(Out::Close);

@@ -385,3 +385,142 @@ impl EncodeBytes for Update {
         out.to_vec()
     }
 }
+
+fn rr_yaml(id: u8, groups: &str) -> String {
+    format!(
+        r#"
+asn: "65000"
+router_id: 10.253.0.{id}
+listen: ["10.253.0.{id}:179"]
+admin: "127.0.0.1:9179"
+timers: {{hold_time: 30, keepalive: 10, connect_retry: 1}}
+bgpgroups:
+{groups}"#
+    )
+}
+
+/// Two meshrr-rr in one mesh group, each with a router as client, and a
+/// third meshrr-rr as the upstream RR of both (the 2regions-hrr shape).
+#[test]
+fn mesh_and_upstream() {
+    let mut lab = Lab::new(253, &["rr1", "rr2", "rr3", "bird", "frr"]);
+    let regional = |me: u8, other: u8| {
+        rr_yaml(
+            me,
+            &format!(
+                r#"  - name: MESHRR-MESH
+    type: mesh
+    source: {{sourcetype: static, peers: ["10.253.0.{me}", "10.253.0.{other}"]}}
+  - name: MESHRR-UPSTREAM
+    type: mesh
+    source: {{sourcetype: static, peers: ["10.253.0.3"]}}
+    max_peers: 1
+  - name: MESHRR-CLIENTS
+    type: subtractive
+    prefixes: [10.253.0.0/24]
+"#
+            ),
+        )
+    };
+    meshrr(&mut lab, "rr1", &regional(1, 2));
+    meshrr(&mut lab, "rr2", &regional(2, 1));
+    meshrr(
+        &mut lab,
+        "rr3",
+        &rr_yaml(
+            3,
+            "  - name: REGIONS\n    type: subtractive\n    prefixes: [10.253.0.0/24]\n",
+        ),
+    );
+    let bird = lab.bird(
+        "bird",
+        r#"
+router id 10.253.0.4;
+protocol device { }
+protocol direct { ipv4; interface "eth0"; }
+protocol static s4 { ipv4; route 10.250.1.0/24 blackhole { bgp_community.add((65000,7)); }; }
+protocol bgp up { local 10.253.0.4 as 65000; neighbor 10.253.0.1 as 65000; hold time 30;
+  ipv4 { import all; export all; }; }
+"#,
+    );
+    let frr = lab.frr(
+        "frr",
+        "frr defaults traditional
+router bgp 65000
+ bgp router-id 10.253.0.5
+ no bgp network import-check
+ neighbor 10.253.0.2 remote-as 65000
+ neighbor 10.253.0.2 timers 10 30
+ address-family ipv4 unicast
+  network 10.250.2.0/24
+ exit-address-family
+",
+    );
+    // rr1: BIRD, rr2, rr3. rr2: FRR, rr1, rr3. rr3: rr1, rr2.
+    lab.wait(40, "every session up", || {
+        (established(&lab, "rr1") == 3
+            && established(&lab, "rr2") == 3
+            && established(&lab, "rr3") == 2)
+            .then_some(())
+    });
+
+    // BIRD -> rr1 -> (mesh) rr2 -> FRR, and rr1 -> rr3 -> rr2.
+    let v = lab.wait(20, "BIRD's route at FRR", || {
+        frr_route(&lab, &frr, "ipv4", "10.250.1.0/24")
+    });
+    assert_eq!(
+        find(&v, "originatorId"),
+        Some(&Value::from("10.253.0.4")),
+        "{v}"
+    );
+    let cl = find(&v, "clusterList")
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        cl.contains("10.253.0.2") && cl.contains("10.253.0.1"),
+        "CLUSTER_LIST {cl}"
+    );
+    assert!(
+        !cl.contains("10.253.0.3"),
+        "the mesh path (shorter CLUSTER_LIST) should win: {cl}"
+    );
+    let at_rr2 = show(&lab, "rr2", &["routes", "10.250.1.0/24"]);
+    let paths = at_rr2["paths"].as_array().cloned().unwrap_or_default();
+    let from: Vec<String> = paths
+        .iter()
+        .map(|p| p["peer_address"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        from.contains(&"10.253.0.1".to_string()) && from.contains(&"10.253.0.3".to_string()),
+        "{at_rr2:#}"
+    );
+    assert_eq!(paths[0]["peer_address"], "10.253.0.1", "{at_rr2:#}");
+    assert_eq!(paths[1]["lost_at"], "cluster_list_len", "{at_rr2:#}");
+    let at_rr3 = show(&lab, "rr3", &["routes", "10.250.1.0/24"]);
+    assert!(
+        !at_rr3["paths"].as_array().map_or(true, Vec::is_empty),
+        "upstream has it: {at_rr3:#}"
+    );
+
+    // And back: FRR -> rr2 -> rr1 -> BIRD.
+    let b = lab.wait(20, "FRR's route at BIRD", || {
+        let o = lab.birdc("bird", &bird, "show route all 10.250.2.0/24");
+        o.contains("BGP.originator_id").then_some(o)
+    });
+    assert!(b.contains("BGP.originator_id: 10.253.0.5"), "{b}");
+    assert!(b.contains("BGP.cluster_list: 10.253.0.1 10.253.0.2"), "{b}");
+
+    // rr1 stops (SIGTERM): BIRD's route goes, over both its paths to rr2
+    // (mesh and upstream).
+    lab.stop("meshrr-rr1");
+    lab.wait(30, "BIRD's route withdrawn at FRR", || {
+        frr_route(&lab, &frr, "ipv4", "10.250.1.0/24")
+            .is_none()
+            .then_some(())
+    });
+    let groups = show(&lab, "rr2", &["groups"]);
+    assert!(
+        groups["groups"].as_array().is_some_and(|g| g.len() == 3),
+        "{groups:#}"
+    );
+}
