@@ -498,7 +498,7 @@ router bgp 65000
     assert_eq!(paths[1]["lost_at"], "cluster_list_len", "{at_rr2:#}");
     let at_rr3 = show(&lab, "rr3", &["routes", "10.250.1.0/24"]);
     assert!(
-        !at_rr3["paths"].as_array().map_or(true, Vec::is_empty),
+        at_rr3["paths"].as_array().is_some_and(|p| !p.is_empty()),
         "upstream has it: {at_rr3:#}"
     );
 
