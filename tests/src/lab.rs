@@ -129,6 +129,14 @@ impl Lab {
         lab
     }
 
+    /// Writes `/etc/netns/NS/resolv.conf` for host `name`, which
+    /// `ip netns exec` mounts over `/etc/resolv.conf` for what runs there.
+    pub fn resolv_conf(&self, name: &str, text: &str) {
+        let dir = Path::new("/etc/netns").join(&self.host(name).ns);
+        fs::create_dir_all(&dir).expect("/etc/netns dir");
+        fs::write(dir.join("resolv.conf"), text).expect("resolv.conf");
+    }
+
     /// The host named `name`.
     pub fn host(&self, name: &str) -> &Host {
         let ns = format!("{}{name}", self.prefix);
@@ -301,6 +309,7 @@ impl Drop for Lab {
         sleep(Duration::from_millis(200));
         for h in &self.hosts {
             let _ = Command::new("ip").args(["netns", "del", &h.ns]).status();
+            let _ = fs::remove_dir_all(Path::new("/etc/netns").join(&h.ns));
         }
         let _ = Command::new("ip")
             .args(["netns", "del", &format!("{}sw", self.prefix)])

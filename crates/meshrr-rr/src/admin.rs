@@ -166,6 +166,7 @@ async fn neighbors(d: &Daemon) -> Value {
 async fn groups(d: &Daemon) -> Value {
     let ranges = d.ranges.lock().map(|r| r.clone()).unwrap_or_default();
     let snapshot = d.registry.snapshot();
+    let discovery = d.registry.discovery();
     let groups: Vec<Value> = d
         .config
         .groups
@@ -173,8 +174,10 @@ async fn groups(d: &Daemon) -> Value {
         .map(|g| {
             let members: Vec<String> = snapshot.iter().filter(|n| n.group == g.name).map(|n| n.address.to_string()).collect();
             let (kind, extra) = match &g.kind {
-                GroupKind::Mesh { source, max_peers } => {
-                    ("mesh", json!({"source": format!("{source:?}"), "max_peers": max_peers}))
+                GroupKind::Mesh { source, max_peers, replace_after } => {
+                    let disc = discovery.get(&g.name).cloned().unwrap_or_default();
+                    ("mesh", json!({"source": format!("{source:?}"), "max_peers": max_peers,
+                        "replace_after": replace_after, "discovery": disc}))
                 }
                 GroupKind::Subtractive { prefixes, .. } => {
                     let allowed: Vec<String> = ranges
@@ -235,6 +238,16 @@ async fn metrics(d: &Daemon) -> String {
             "meshrr_updates_sent_total{{{labels}}} {}",
             n.updates_out
         );
+    }
+    let _ = writeln!(out, "# HELP meshrr_discovery_errors_total Failed discovery lookups per mesh group.\n# TYPE meshrr_discovery_errors_total counter");
+    let _ = writeln!(out, "# HELP meshrr_discovery_last_success_seconds Unix time of the last successful lookup.\n# TYPE meshrr_discovery_last_success_seconds gauge");
+    let _ = writeln!(out, "# HELP meshrr_peers_added_total Mesh peers added by discovery.\n# TYPE meshrr_peers_added_total counter");
+    let _ = writeln!(out, "# HELP meshrr_peers_removed_total Mesh peers removed by discovery.\n# TYPE meshrr_peers_removed_total counter");
+    for (g, disc) in d.registry.discovery() {
+        let _ = writeln!(out, "meshrr_discovery_errors_total{{group=\"{g}\"}} {}", disc.errors);
+        let _ = writeln!(out, "meshrr_discovery_last_success_seconds{{group=\"{g}\"}} {}", disc.last_ok.unwrap_or(0));
+        let _ = writeln!(out, "meshrr_peers_added_total{{group=\"{g}\"}} {}", disc.added);
+        let _ = writeln!(out, "meshrr_peers_removed_total{{group=\"{g}\"}} {}", disc.removed);
     }
     let c = &d.registry.counters;
     let _ = writeln!(out, "# HELP meshrr_reflector_queue Messages waiting for the reflector task.\n# TYPE meshrr_reflector_queue gauge\nmeshrr_reflector_queue {}", c.reflector_queue.load(Relaxed));

@@ -166,6 +166,10 @@ pub enum GroupKind {
         source: Source,
         /// At most this many peers (`max_peers`, at least 1); `None`: all.
         max_peers: Option<usize>,
+        /// With `max_peers`: a member whose session has not been
+        /// Established for this many seconds gives its slot to another
+        /// candidate (`replace_after`, default 60).
+        replace_after: u64,
     },
     /// `type: subtractive`: clients accepted from `prefixes` minus every
     /// explicit peer of every mesh group.
@@ -305,6 +309,7 @@ impl Config {
                             port: BGP_PORT,
                         },
                         max_peers: None,
+                        replace_after: 60,
                     },
                     import: Vec::new(),
                     export: Vec::new(),

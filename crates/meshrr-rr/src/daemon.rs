@@ -21,14 +21,18 @@ use std::{
 use bgp_wire::{
     capability::{AddPathFamily, AddPathMode, Capability},
     notification::CeaseSubcode,
-    Open,
+    Notification, NotificationCode, Open,
 };
 use ipnet::IpNet;
-use tokio::{net::TcpListener, sync::mpsc};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
 use tracing::{info, warn};
 
 use crate::{
-    config::{subtract, Config, GroupKind, Source},
+    config::{subtract, Config, GroupKind},
+    discovery::{self, Found},
     fsm::FsmConfig,
     reflector::{self, ToReflector},
     session::{self, SessionHandle, SessionSpec},
@@ -53,10 +57,29 @@ pub struct Daemon {
     pub listening: Arc<Mutex<Vec<SocketAddr>>>,
 }
 
-struct Peers {
+/// A session the manager started, by peer address.
+#[derive(Debug)]
+struct Entry {
+    id: rib::PeerId,
+    group: String,
+    handle: SessionHandle,
+    /// A client (subtractive group) rather than a mesh peer.
+    client: bool,
+}
+
+/// Sessions, mesh membership and client ranges: the reconciler's state.
+#[derive(Debug)]
+pub struct Manager {
+    cfg: Arc<Config>,
     next_id: u32,
-    /// Sessions by peer address.
-    by_addr: HashMap<IpAddr, SessionHandle>,
+    sessions: HashMap<IpAddr, Entry>,
+    /// Selected members per mesh group, in order.
+    members: HashMap<String, Vec<SocketAddr>>,
+    reflector: mpsc::Sender<ToReflector>,
+    registry: Arc<Registry>,
+    shutdown: Shutdown,
+    ranges: Arc<Mutex<Ranges>>,
+    rng: u64,
 }
 
 /// The OPEN we send.
@@ -154,73 +177,62 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         admin = %cfg.admin, "meshrr-rr started"
     );
 
-    let peers = Arc::new(tokio::sync::Mutex::new(Peers {
+    let manager = Arc::new(tokio::sync::Mutex::new(Manager {
+        cfg: cfg.clone(),
         next_id: 1,
-        by_addr: HashMap::new(),
+        sessions: HashMap::new(),
+        members: HashMap::new(),
+        reflector: reflector.clone(),
+        registry: registry.clone(),
+        shutdown: shutdown.clone(),
+        ranges: daemon.ranges.clone(),
+        rng: u64::from(u32::from(cfg.router_id)) | 1,
     }));
+    manager.lock().await.recompute_ranges().await;
 
-    // Mesh groups: static sources are peers we connect to. DNS and
-    // Kubernetes discovery are not implemented yet.
-    let mut explicit: Vec<IpAddr> = Vec::new();
+    // Each mesh group's source feeds the reconciler.
+    let (found_tx, mut found_rx) = mpsc::channel::<Found>(64);
+    let mut exclude: Vec<IpAddr> = vec![IpAddr::V4(cfg.router_id)];
+    exclude.extend(cfg.pod_ip);
     for g in &cfg.groups {
-        if let GroupKind::Mesh { source, max_peers } = &g.kind {
-            match source {
-                Source::Static { peers: list } => {
-                    let limit = max_peers.unwrap_or(usize::MAX);
-                    for addr in list
-                        .iter()
-                        .filter(|a| {
-                            Some(a.ip()) != cfg.pod_ip && a.ip() != IpAddr::V4(cfg.router_id)
-                        })
-                        .take(limit)
-                    {
-                        explicit.push(addr.ip());
-                        let mut p = peers.lock().await;
-                        let id = rib::PeerId(p.next_id);
-                        p.next_id += 1;
-                        let spec = SessionSpec {
-                            id,
-                            remote: *addr,
-                            group: g.name.clone(),
-                            role: rib::Role::NonClient,
-                            export_policy: g.export.first().cloned(),
-                            active: true,
-                            fsm: fsm_config(&cfg),
-                            max_backoff: cfg.timers.connect_retry.max(1),
-                        };
-                        registry.add(id, addr.ip(), &g.name, &spec.role);
-                        let h = session::spawn(
-                            spec,
-                            None,
-                            reflector.clone(),
-                            registry.clone(),
-                            shutdown.clone(),
-                        );
-                        p.by_addr.insert(addr.ip(), h);
+        if let GroupKind::Mesh { source, .. } = &g.kind {
+            let interval = Duration::from_secs(cfg.update_seconds.max(1));
+            discovery::spawn(g.name.clone(), source.clone(), interval, exclude.clone(), found_tx.clone(), registry.clone());
+        }
+    }
+    drop(found_tx);
+    {
+        let manager = manager.clone();
+        let interval = Duration::from_secs(cfg.update_seconds.max(1));
+        tokio::spawn(async move {
+            let mut last: HashMap<String, Vec<SocketAddr>> = HashMap::new();
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tokio::select! {
+                    f = found_rx.recv() => match f {
+                        Some(Found { group, peers: Ok(p) }) => {
+                            last.insert(group.clone(), p.clone());
+                            manager.lock().await.reconcile(&group, &p).await;
+                        }
+                        // A failed lookup keeps the last known set.
+                        Some(Found { peers: Err(_), .. }) => {}
+                        None => std::future::pending::<()>().await,
+                    },
+                    // Health: members that stay down are replaced.
+                    _ = tick.tick() => {
+                        let mut m = manager.lock().await;
+                        for (g, p) in &last {
+                            m.reconcile(g, p).await;
+                        }
                     }
                 }
-                other => {
-                    warn!(group = %g.name, source = ?other, "discovery source not implemented yet: the group has no peers")
-                }
             }
-        }
-    }
-    // Subtractive groups: their prefixes minus every explicit peer.
-    let mut ranges = Vec::new();
-    for g in &cfg.groups {
-        if let GroupKind::Subtractive { prefixes, .. } = &g.kind {
-            let mut excl = explicit.clone();
-            excl.extend(cfg.pod_ip);
-            ranges.push((g.name.clone(), subtract(prefixes, &excl)));
-        }
-    }
-    if let Ok(mut r) = daemon.ranges.lock() {
-        *r = ranges;
+        });
     }
 
     for l in listeners {
-        let (daemon, peers, shutdown) = (daemon.clone(), peers.clone(), shutdown.clone());
-        tokio::spawn(accept_loop(l, daemon, peers, shutdown));
+        let (daemon, manager, shutdown) = (daemon.clone(), manager.clone(), shutdown.clone());
+        tokio::spawn(accept_loop(l, daemon, manager, shutdown));
     }
 
     let msg = wait_for_signal().await;
@@ -257,7 +269,7 @@ async fn wait_for_signal() -> String {
 async fn accept_loop(
     l: TcpListener,
     daemon: Daemon,
-    peers: Arc<tokio::sync::Mutex<Peers>>,
+    manager: Arc<tokio::sync::Mutex<Manager>>,
     mut shutdown: Shutdown,
 ) {
     let mut errors = 0u32;
@@ -275,81 +287,168 @@ async fn accept_loop(
             },
             _ = shutdown.changed() => return,
         };
+        manager.lock().await.accept(stream, from).await;
+        let _ = &daemon;
+    }
+}
+
+impl Manager {
+    fn new_id(&mut self) -> rib::PeerId {
+        let id = rib::PeerId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    fn start(&mut self, spec: SessionSpec, first: Option<TcpStream>, client: bool) {
+        let ip = spec.remote.ip();
+        self.registry.add(spec.id, ip, &spec.group, &spec.role);
+        let (id, group) = (spec.id, spec.group.clone());
+        let handle = session::spawn(spec, first, self.reflector.clone(), self.registry.clone(), self.shutdown.clone());
+        self.sessions.insert(ip, Entry { id, group, handle, client });
+    }
+
+    /// Forgets sessions that ended on their own.
+    fn sweep(&mut self) {
+        self.sessions.retain(|_, e| !e.handle.incoming.is_closed());
+    }
+
+    /// An incoming connection: to the peer's session, a new client
+    /// session, or refused.
+    async fn accept(&mut self, stream: TcpStream, from: SocketAddr) {
+        self.sweep();
         let ip = canonical(from.ip());
-        let mut p = peers.lock().await;
-        if let Some(h) = p.by_addr.get(&ip) {
-            if h.incoming.send(stream).await.is_ok() {
-                continue;
+        if let Some(e) = self.sessions.get(&ip) {
+            if e.handle.incoming.send(stream).await.is_ok() {
+                return;
             }
-            // The old session is gone: fall through and start a new one.
-            p.by_addr.remove(&ip);
-            continue;
+            self.sessions.remove(&ip);
+            return;
         }
-        let group = daemon.ranges.lock().ok().and_then(|r| {
-            r.iter()
-                .find(|(_, nets)| nets.iter().any(|n| n.contains(&ip)))
-                .map(|(g, _)| g.clone())
+        let group = self.ranges.lock().ok().and_then(|r| {
+            r.iter().find(|(_, nets)| nets.iter().any(|n| n.contains(&ip))).map(|(g, _)| g.clone())
         });
         let Some(group) = group else {
             warn!(peer = %from, "connection refused: not a configured peer nor in a client range");
-            daemon.registry.refused();
-            drop(p);
+            self.registry.refused();
             tokio::spawn(session::reject(stream, CeaseSubcode::ConnectionRejected));
-            continue;
+            return;
         };
-        let Some(g) = daemon.config.groups.iter().find(|g| g.name == group) else {
-            continue;
-        };
-        let GroupKind::Subtractive {
-            cluster_id,
-            client_to_client,
-            ..
-        } = &g.kind
-        else {
-            continue;
-        };
-        let id = rib::PeerId(p.next_id);
-        p.next_id += 1;
-        let role = rib::Role::Client {
-            group: g.name.clone(),
-            cluster_id: *cluster_id,
-            client_to_client: *client_to_client,
-        };
+        let cfg = self.cfg.clone();
+        let Some(g) = cfg.groups.iter().find(|g| g.name == group) else { return };
+        let GroupKind::Subtractive { cluster_id, client_to_client, .. } = &g.kind else { return };
+        let role = rib::Role::Client { group: g.name.clone(), cluster_id: *cluster_id, client_to_client: *client_to_client };
         info!(peer = %from, group = %g.name, "client connected");
         let spec = SessionSpec {
-            id,
+            id: self.new_id(),
             remote: SocketAddr::new(ip, from.port()),
             group: g.name.clone(),
             role,
             export_policy: g.export.first().cloned(),
             active: false,
-            fsm: fsm_config(&daemon.config),
+            fsm: fsm_config(&cfg),
             max_backoff: 1,
         };
-        daemon.registry.add(id, ip, &g.name, &spec.role);
-        let h = session::spawn(
-            spec,
-            Some(stream),
-            daemon.reflector.clone(),
-            daemon.registry.clone(),
-            shutdown.clone(),
+        self.start(spec, Some(stream), true);
+    }
+
+    /// Brings mesh group `group` in line with what its source found.
+    async fn reconcile(&mut self, group: &str, found: &[SocketAddr]) {
+        self.sweep();
+        let cfg = self.cfg.clone();
+        let Some(g) = cfg.groups.iter().find(|g| g.name == group) else { return };
+        let GroupKind::Mesh { max_peers, replace_after, .. } = &g.kind else { return };
+        let current = self.members.get(group).cloned().unwrap_or_default();
+        let snapshot = self.registry.snapshot();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let sessions = &self.sessions;
+        let healthy = |a: &SocketAddr| {
+            let Some(e) = sessions.get(&a.ip()) else { return true };
+            snapshot
+                .iter()
+                .find(|n| n.id == e.id.0)
+                .is_none_or(|n| n.state == crate::fsm::State::Established || now.saturating_sub(n.since) < *replace_after)
+        };
+        let mut rng = self.rng;
+        let mut pick = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        let selected = discovery::select(&current, found, *max_peers, &healthy, &mut pick);
+        self.rng = rng;
+        if selected == current {
+            return;
+        }
+        let removed: Vec<SocketAddr> = current.iter().filter(|c| !selected.contains(c)).copied().collect();
+        let added: Vec<SocketAddr> = selected.iter().filter(|s| !current.contains(s)).copied().collect();
+        for r in &removed {
+            info!(group = %group, peer = %r, "peer removed (no longer found, or down too long)");
+            if let Some(e) = self.sessions.remove(&r.ip()) {
+                let n = Notification::new(NotificationCode::Cease(CeaseSubcode::PeerDeconfigured));
+                let _ = e.handle.stop.send(n).await;
+            }
+        }
+        self.members.insert(group.to_string(), selected.clone());
+        self.registry.discovery_members(
+            group,
+            selected.iter().map(ToString::to_string).collect(),
+            added.len() as u64,
+            removed.len() as u64,
         );
-        p.by_addr.insert(ip, h);
-        // Forget the handle when the session ends (its channel closes).
-        let peers2 = peers.clone();
-        let closed = p.by_addr.get(&ip).map(|h| h.incoming.clone());
-        drop(p);
-        if let Some(c) = closed {
-            tokio::spawn(async move {
-                c.closed().await;
-                let mut p = peers2.lock().await;
-                if p.by_addr
-                    .get(&ip)
-                    .is_some_and(|h| h.incoming.same_channel(&c))
-                {
-                    p.by_addr.remove(&ip);
-                }
-            });
+        // Client ranges shrink before the new peers connect.
+        self.recompute_ranges().await;
+        for a in &added {
+            // A client session from the new peer's address ends: it is a
+            // mesh peer now.
+            if let Some(e) = self.sessions.remove(&a.ip()) {
+                let _ = e.handle.stop.send(Notification::new(NotificationCode::Cease(CeaseSubcode::OtherConfigurationChange))).await;
+            }
+            info!(group = %group, peer = %a, "peer added");
+            let spec = SessionSpec {
+                id: self.new_id(),
+                remote: *a,
+                group: group.to_string(),
+                role: rib::Role::NonClient,
+                export_policy: g.export.first().cloned(),
+                active: true,
+                fsm: fsm_config(&cfg),
+                max_backoff: cfg.timers.connect_retry.max(1),
+            };
+            self.start(spec, None, false);
+        }
+    }
+
+    /// Client ranges: each subtractive group's prefixes minus every mesh
+    /// member and our own address; clients now outside are closed.
+    async fn recompute_ranges(&mut self) {
+        let mut excl: Vec<IpAddr> = self.members.values().flatten().map(SocketAddr::ip).collect();
+        excl.extend(self.cfg.pod_ip);
+        let mut ranges = Vec::new();
+        for g in &self.cfg.groups {
+            if let GroupKind::Subtractive { prefixes, .. } = &g.kind {
+                ranges.push((g.name.clone(), subtract(prefixes, &excl)));
+            }
+        }
+        let gone: Vec<IpAddr> = self
+            .sessions
+            .iter()
+            .filter(|(ip, e)| {
+                e.client && !ranges.iter().any(|(g, nets)| *g == e.group && nets.iter().any(|n| n.contains(*ip)))
+            })
+            .map(|(ip, _)| *ip)
+            .collect();
+        for ip in gone {
+            if let Some(e) = self.sessions.remove(&ip) {
+                info!(peer = %ip, group = %e.group, "client outside the group's ranges now: closing");
+                let n = Notification::new(NotificationCode::Cease(CeaseSubcode::OtherConfigurationChange));
+                let _ = e.handle.stop.send(n).await;
+            }
+        }
+        if let Ok(mut r) = self.ranges.lock() {
+            *r = ranges;
         }
     }
 }

@@ -14,6 +14,7 @@ mod admin;
 mod capture;
 mod config;
 mod daemon;
+mod discovery;
 mod fsm;
 mod reflector;
 mod session;

@@ -79,6 +79,9 @@ pub struct SessionSpec {
 pub struct SessionHandle {
     /// Hands an incoming connection from the peer to the session.
     pub incoming: mpsc::Sender<TcpStream>,
+    /// Ends the session with this NOTIFICATION (peer de-configured, client
+    /// range withdrawn).
+    pub stop: mpsc::Sender<Notification>,
 }
 
 /// Starts a session task; `first` is a connection the peer already opened.
@@ -90,6 +93,7 @@ pub fn spawn(
     shutdown: Shutdown,
 ) -> SessionHandle {
     let (in_tx, in_rx) = mpsc::channel(4);
+    let (stop_tx, stop_rx) = mpsc::channel(1);
     let s = Session {
         spec,
         fsm: None,
@@ -102,8 +106,8 @@ pub fn spawn(
         up_since: None,
         wants_connect: false,
     };
-    tokio::spawn(s.run(first, in_rx, shutdown));
-    SessionHandle { incoming: in_tx }
+    tokio::spawn(s.run(first, in_rx, stop_rx, shutdown));
+    SessionHandle { incoming: in_tx, stop: stop_tx }
 }
 
 /// An outgoing connection attempt.
@@ -219,6 +223,7 @@ impl Session {
         mut self,
         first: Option<TcpStream>,
         mut incoming: mpsc::Receiver<TcpStream>,
+        mut stop: mpsc::Receiver<Notification>,
         mut shutdown: Shutdown,
     ) {
         let id = self.spec.id;
@@ -253,6 +258,11 @@ impl Session {
                 _ = shutdown.changed() => {
                     let msg = shutdown.message();
                     let n = Notification::cease_with_message(CeaseSubcode::AdministrativeShutdown, &msg);
+                    self.feed(Event::Stop(n)).await;
+                    break;
+                }
+                Some(n) = stop.recv() => {
+                    info!(peer = %self.spec.remote, reason = %n, "stopping session");
                     self.feed(Event::Stop(n)).await;
                     break;
                 }
@@ -312,6 +322,7 @@ impl Session {
                         self.feed(Event::TcpConnected).await;
                     }
                     _ = shutdown.changed() => break,
+                    Some(_) = stop.recv() => break,
                 }
             }
         }
@@ -435,16 +446,12 @@ impl Session {
         match self.state() {
             State::Idle | State::Connect | State::Active => {
                 // Both sides may be dialling at once (mesh peers). Decide
-                // now as RFC 4271 section 6.8 would decide later, taking the
-                // peer's address for its identifier (meshrr uses the pod
-                // IP for both): the connection opened by the higher one
-                // survives, so both ends make the same choice.
-                let ours_wins = match self.spec.remote.ip() {
-                    std::net::IpAddr::V4(peer) => {
-                        connecting.is_some() && resolve_collision(self.spec.fsm.router_id, peer)
-                    }
-                    std::net::IpAddr::V6(_) => false,
-                };
+                // now, the way RFC 4271 section 6.8 would decide later, with
+                // the addresses standing in for the identifiers: the
+                // connection opened by the higher address survives. Both
+                // ends see the same two addresses, so they agree.
+                let ours_wins = connecting.is_some()
+                    && matches!((stream.local_addr(), stream.peer_addr()), (Ok(l), Ok(p)) if l.ip() > p.ip());
                 if ours_wins {
                     reject(stream, CeaseSubcode::ConnectionCollisionResolution).await;
                     return;

@@ -59,10 +59,28 @@ pub struct Counters {
     pub prefixes_out: AtomicU64,
 }
 
+/// What discovery did for one mesh group.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Discovery {
+    /// Unix time of the last successful lookup.
+    pub last_ok: Option<u64>,
+    /// Failed lookups so far.
+    pub errors: u64,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Peers added so far.
+    pub added: u64,
+    /// Peers removed so far.
+    pub removed: u64,
+    /// The members in force.
+    pub members: Vec<String>,
+}
+
 /// Sessions by peer number.
 #[derive(Debug, Default)]
 pub struct Registry {
     neighbors: Mutex<BTreeMap<u32, Neighbor>>,
+    discovery: Mutex<BTreeMap<String, Discovery>>,
     /// Daemon-wide counters.
     pub counters: Counters,
 }
@@ -181,6 +199,39 @@ impl Registry {
             .lock()
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    fn with_group(&self, group: &str, f: impl FnOnce(&mut Discovery)) {
+        if let Ok(mut m) = self.discovery.lock() {
+            f(m.entry(group.to_string()).or_default());
+        }
+    }
+
+    /// A lookup for `group` succeeded.
+    pub fn discovery_ok(&self, group: &str) {
+        self.with_group(group, |d| d.last_ok = Some(now()));
+    }
+
+    /// A lookup for `group` failed.
+    pub fn discovery_error(&self, group: &str, e: String) {
+        self.with_group(group, |d| {
+            d.errors += 1;
+            d.last_error = Some(e);
+        });
+    }
+
+    /// The members of `group` changed.
+    pub fn discovery_members(&self, group: &str, members: Vec<String>, added: u64, removed: u64) {
+        self.with_group(group, |d| {
+            d.members = members;
+            d.added += added;
+            d.removed += removed;
+        });
+    }
+
+    /// Discovery state of every mesh group.
+    pub fn discovery(&self) -> BTreeMap<String, Discovery> {
+        self.discovery.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
     /// Counts a refused connection.

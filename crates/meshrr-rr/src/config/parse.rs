@@ -628,6 +628,9 @@ impl Parser<'_> {
             self.uint(v, &f.field("max_peers"), 1, usize::MAX as u64)
                 .map(|n| n as usize)
         });
+        let replace_after = f.get("replace_after").map(|v| {
+            self.uint(v, &f.field("replace_after"), 1, 86_400)
+        });
         let prefixes = f
             .get("prefixes")
             .map(|v| self.prefixes(v, &f.field("prefixes")));
@@ -665,11 +668,13 @@ impl Parser<'_> {
                 GroupKind::Mesh {
                     source: source?,
                     max_peers: present(max_peers)?,
+                    replace_after: present(replace_after)?.unwrap_or(60),
                 }
             }
             Type::Subtractive => {
                 misplaced(self, source.is_some(), "source", "mesh");
                 misplaced(self, max_peers.is_some(), "max_peers", "mesh");
+                misplaced(self, replace_after.is_some(), "replace_after", "mesh");
                 let prefixes = match prefixes {
                     Some(p) => p,
                     None => {

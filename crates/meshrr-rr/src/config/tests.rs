@@ -118,6 +118,7 @@ fn upstream_v02_example_loads_unchanged() {
                         port: 179,
                     },
                     max_peers: None,
+                    replace_after: 60,
                 },
                 import: vec![],
                 export: vec![],
@@ -140,6 +141,7 @@ fn upstream_v02_example_loads_unchanged() {
                         port: 179,
                     },
                     max_peers: Some(2),
+                    replace_after: 60,
                 },
                 import: vec![],
                 export: vec![],
@@ -427,7 +429,8 @@ bgpgroups:
                     namespace: "meshrr".into(),
                     port: 1179
                 },
-                max_peers: None
+                max_peers: None,
+                replace_after: 60
             },
             import: vec!["from-core".into()],
             export: vec!["to-core-1".into(), "to-core-2".into()],
@@ -441,7 +444,8 @@ bgpgroups:
                 namespace: "default".into(),
                 port: 179
             },
-            max_peers: None
+            max_peers: None,
+            replace_after: 60
         }
     );
     let fixed = vec![
@@ -457,7 +461,8 @@ bgpgroups:
             source: Source::Static {
                 peers: fixed.clone()
             },
-            max_peers: None
+            max_peers: None,
+            replace_after: 60
         }
     );
     assert_eq!(
@@ -467,7 +472,8 @@ bgpgroups:
                 hostname: "rr.example.net.".into(),
                 port: 11179
             },
-            max_peers: Some(1)
+            max_peers: Some(1),
+            replace_after: 60
         }
     );
     assert_eq!(
@@ -771,7 +777,8 @@ bgpgroups:
                 hostname: "a".into(),
                 port: 179
             },
-            max_peers: Some(3)
+            max_peers: Some(3),
+            replace_after: 60
         }
     );
 }
