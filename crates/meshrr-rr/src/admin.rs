@@ -244,10 +244,26 @@ async fn metrics(d: &Daemon) -> String {
     let _ = writeln!(out, "# HELP meshrr_peers_added_total Mesh peers added by discovery.\n# TYPE meshrr_peers_added_total counter");
     let _ = writeln!(out, "# HELP meshrr_peers_removed_total Mesh peers removed by discovery.\n# TYPE meshrr_peers_removed_total counter");
     for (g, disc) in d.registry.discovery() {
-        let _ = writeln!(out, "meshrr_discovery_errors_total{{group=\"{g}\"}} {}", disc.errors);
-        let _ = writeln!(out, "meshrr_discovery_last_success_seconds{{group=\"{g}\"}} {}", disc.last_ok.unwrap_or(0));
-        let _ = writeln!(out, "meshrr_peers_added_total{{group=\"{g}\"}} {}", disc.added);
-        let _ = writeln!(out, "meshrr_peers_removed_total{{group=\"{g}\"}} {}", disc.removed);
+        let _ = writeln!(
+            out,
+            "meshrr_discovery_errors_total{{group=\"{g}\"}} {}",
+            disc.errors
+        );
+        let _ = writeln!(
+            out,
+            "meshrr_discovery_last_success_seconds{{group=\"{g}\"}} {}",
+            disc.last_ok.unwrap_or(0)
+        );
+        let _ = writeln!(
+            out,
+            "meshrr_peers_added_total{{group=\"{g}\"}} {}",
+            disc.added
+        );
+        let _ = writeln!(
+            out,
+            "meshrr_peers_removed_total{{group=\"{g}\"}} {}",
+            disc.removed
+        );
     }
     let c = &d.registry.counters;
     let _ = writeln!(out, "# HELP meshrr_reflector_queue Messages waiting for the reflector task.\n# TYPE meshrr_reflector_queue gauge\nmeshrr_reflector_queue {}", c.reflector_queue.load(Relaxed));

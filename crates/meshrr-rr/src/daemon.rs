@@ -197,10 +197,23 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     for g in &cfg.groups {
         if let GroupKind::Mesh { source, .. } = &g.kind {
             let interval = Duration::from_secs(cfg.update_seconds.max(1));
-            discovery::spawn(g.name.clone(), source.clone(), interval, exclude.clone(), found_tx.clone(), registry.clone());
+            discovery::spawn(
+                g.name.clone(),
+                source.clone(),
+                interval,
+                exclude.clone(),
+                found_tx.clone(),
+                registry.clone(),
+            );
         }
     }
     drop(found_tx);
+    let mesh_groups = cfg
+        .groups
+        .iter()
+        .filter(|g| matches!(g.kind, GroupKind::Mesh { .. }))
+        .count();
+    let (first_tx, mut first_rx) = tokio::sync::watch::channel(0usize);
     {
         let manager = manager.clone();
         let interval = Duration::from_secs(cfg.update_seconds.max(1));
@@ -213,6 +226,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
                         Some(Found { group, peers: Ok(p) }) => {
                             last.insert(group.clone(), p.clone());
                             manager.lock().await.reconcile(&group, &p).await;
+                            first_tx.send_replace(last.len());
                         }
                         // A failed lookup keeps the last known set.
                         Some(Found { peers: Err(_), .. }) => {}
@@ -230,6 +244,11 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         });
     }
 
+    // Accept connections once every mesh group has been looked up (or two
+    // intervals have passed), so that mesh peers are not first taken for
+    // clients.
+    let wait = Duration::from_secs(2 * cfg.update_seconds.max(1));
+    let _ = tokio::time::timeout(wait, first_rx.wait_for(|n| *n >= mesh_groups)).await;
     for l in listeners {
         let (daemon, manager, shutdown) = (daemon.clone(), manager.clone(), shutdown.clone());
         tokio::spawn(accept_loop(l, daemon, manager, shutdown));
@@ -303,8 +322,22 @@ impl Manager {
         let ip = spec.remote.ip();
         self.registry.add(spec.id, ip, &spec.group, &spec.role);
         let (id, group) = (spec.id, spec.group.clone());
-        let handle = session::spawn(spec, first, self.reflector.clone(), self.registry.clone(), self.shutdown.clone());
-        self.sessions.insert(ip, Entry { id, group, handle, client });
+        let handle = session::spawn(
+            spec,
+            first,
+            self.reflector.clone(),
+            self.registry.clone(),
+            self.shutdown.clone(),
+        );
+        self.sessions.insert(
+            ip,
+            Entry {
+                id,
+                group,
+                handle,
+                client,
+            },
+        );
     }
 
     /// Forgets sessions that ended on their own.
@@ -325,7 +358,9 @@ impl Manager {
             return;
         }
         let group = self.ranges.lock().ok().and_then(|r| {
-            r.iter().find(|(_, nets)| nets.iter().any(|n| n.contains(&ip))).map(|(g, _)| g.clone())
+            r.iter()
+                .find(|(_, nets)| nets.iter().any(|n| n.contains(&ip)))
+                .map(|(g, _)| g.clone())
         });
         let Some(group) = group else {
             warn!(peer = %from, "connection refused: not a configured peer nor in a client range");
@@ -334,9 +369,22 @@ impl Manager {
             return;
         };
         let cfg = self.cfg.clone();
-        let Some(g) = cfg.groups.iter().find(|g| g.name == group) else { return };
-        let GroupKind::Subtractive { cluster_id, client_to_client, .. } = &g.kind else { return };
-        let role = rib::Role::Client { group: g.name.clone(), cluster_id: *cluster_id, client_to_client: *client_to_client };
+        let Some(g) = cfg.groups.iter().find(|g| g.name == group) else {
+            return;
+        };
+        let GroupKind::Subtractive {
+            cluster_id,
+            client_to_client,
+            ..
+        } = &g.kind
+        else {
+            return;
+        };
+        let role = rib::Role::Client {
+            group: g.name.clone(),
+            cluster_id: *cluster_id,
+            client_to_client: *client_to_client,
+        };
         info!(peer = %from, group = %g.name, "client connected");
         let spec = SessionSpec {
             id: self.new_id(),
@@ -345,6 +393,7 @@ impl Manager {
             role,
             export_policy: g.export.first().cloned(),
             active: false,
+            wait_first: false,
             fsm: fsm_config(&cfg),
             max_backoff: 1,
         };
@@ -355,8 +404,17 @@ impl Manager {
     async fn reconcile(&mut self, group: &str, found: &[SocketAddr]) {
         self.sweep();
         let cfg = self.cfg.clone();
-        let Some(g) = cfg.groups.iter().find(|g| g.name == group) else { return };
-        let GroupKind::Mesh { max_peers, replace_after, .. } = &g.kind else { return };
+        let Some(g) = cfg.groups.iter().find(|g| g.name == group) else {
+            return;
+        };
+        let GroupKind::Mesh {
+            max_peers,
+            replace_after,
+            ..
+        } = &g.kind
+        else {
+            return;
+        };
         let current = self.members.get(group).cloned().unwrap_or_default();
         let snapshot = self.registry.snapshot();
         let now = std::time::SystemTime::now()
@@ -364,11 +422,13 @@ impl Manager {
             .map_or(0, |d| d.as_secs());
         let sessions = &self.sessions;
         let healthy = |a: &SocketAddr| {
-            let Some(e) = sessions.get(&a.ip()) else { return true };
-            snapshot
-                .iter()
-                .find(|n| n.id == e.id.0)
-                .is_none_or(|n| n.state == crate::fsm::State::Established || now.saturating_sub(n.since) < *replace_after)
+            let Some(e) = sessions.get(&a.ip()) else {
+                return true;
+            };
+            snapshot.iter().find(|n| n.id == e.id.0).is_none_or(|n| {
+                n.state == crate::fsm::State::Established
+                    || now.saturating_sub(n.since) < *replace_after
+            })
         };
         let mut rng = self.rng;
         let mut pick = |n: usize| {
@@ -382,8 +442,16 @@ impl Manager {
         if selected == current {
             return;
         }
-        let removed: Vec<SocketAddr> = current.iter().filter(|c| !selected.contains(c)).copied().collect();
-        let added: Vec<SocketAddr> = selected.iter().filter(|s| !current.contains(s)).copied().collect();
+        let removed: Vec<SocketAddr> = current
+            .iter()
+            .filter(|c| !selected.contains(c))
+            .copied()
+            .collect();
+        let added: Vec<SocketAddr> = selected
+            .iter()
+            .filter(|s| !current.contains(s))
+            .copied()
+            .collect();
         for r in &removed {
             info!(group = %group, peer = %r, "peer removed (no longer found, or down too long)");
             if let Some(e) = self.sessions.remove(&r.ip()) {
@@ -404,9 +472,22 @@ impl Manager {
             // A client session from the new peer's address ends: it is a
             // mesh peer now.
             if let Some(e) = self.sessions.remove(&a.ip()) {
-                let _ = e.handle.stop.send(Notification::new(NotificationCode::Cease(CeaseSubcode::OtherConfigurationChange))).await;
+                let _ = e
+                    .handle
+                    .stop
+                    .send(Notification::new(NotificationCode::Cease(
+                        CeaseSubcode::OtherConfigurationChange,
+                    )))
+                    .await;
             }
             info!(group = %group, peer = %a, "peer added");
+            // The lower address waits for the higher one to connect, for up
+            // to three connect-retry periods.
+            let wait_first = local_addr_towards(*a).is_some_and(|l| l < a.ip());
+            let mut fsm = fsm_config(&cfg);
+            if wait_first {
+                fsm.connect_retry = fsm.connect_retry.saturating_mul(3);
+            }
             let spec = SessionSpec {
                 id: self.new_id(),
                 remote: *a,
@@ -414,7 +495,8 @@ impl Manager {
                 role: rib::Role::NonClient,
                 export_policy: g.export.first().cloned(),
                 active: true,
-                fsm: fsm_config(&cfg),
+                wait_first,
+                fsm,
                 max_backoff: cfg.timers.connect_retry.max(1),
             };
             self.start(spec, None, false);
@@ -424,7 +506,12 @@ impl Manager {
     /// Client ranges: each subtractive group's prefixes minus every mesh
     /// member and our own address; clients now outside are closed.
     async fn recompute_ranges(&mut self) {
-        let mut excl: Vec<IpAddr> = self.members.values().flatten().map(SocketAddr::ip).collect();
+        let mut excl: Vec<IpAddr> = self
+            .members
+            .values()
+            .flatten()
+            .map(SocketAddr::ip)
+            .collect();
         excl.extend(self.cfg.pod_ip);
         let mut ranges = Vec::new();
         for g in &self.cfg.groups {
@@ -436,14 +523,19 @@ impl Manager {
             .sessions
             .iter()
             .filter(|(ip, e)| {
-                e.client && !ranges.iter().any(|(g, nets)| *g == e.group && nets.iter().any(|n| n.contains(*ip)))
+                e.client
+                    && !ranges
+                        .iter()
+                        .any(|(g, nets)| *g == e.group && nets.iter().any(|n| n.contains(*ip)))
             })
             .map(|(ip, _)| *ip)
             .collect();
         for ip in gone {
             if let Some(e) = self.sessions.remove(&ip) {
                 info!(peer = %ip, group = %e.group, "client outside the group's ranges now: closing");
-                let n = Notification::new(NotificationCode::Cease(CeaseSubcode::OtherConfigurationChange));
+                let n = Notification::new(NotificationCode::Cease(
+                    CeaseSubcode::OtherConfigurationChange,
+                ));
                 let _ = e.handle.stop.send(n).await;
             }
         }
@@ -451,6 +543,18 @@ impl Manager {
             *r = ranges;
         }
     }
+}
+
+/// The source address the kernel would use to reach `peer`.
+fn local_addr_towards(peer: SocketAddr) -> Option<IpAddr> {
+    let any: SocketAddr = if peer.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let s = std::net::UdpSocket::bind(any).ok()?;
+    s.connect(peer).ok()?;
+    s.local_addr().ok().map(|a| a.ip())
 }
 
 /// An IPv4-mapped IPv6 address as IPv4.

@@ -43,13 +43,21 @@ pub fn select(
     healthy: &dyn Fn(&SocketAddr) -> bool,
     pick: &mut dyn FnMut(usize) -> usize,
 ) -> Vec<SocketAddr> {
-    let mut keep: Vec<SocketAddr> = current.iter().filter(|c| found.contains(c)).copied().collect();
+    let mut keep: Vec<SocketAddr> = current
+        .iter()
+        .filter(|c| found.contains(c))
+        .copied()
+        .collect();
     let Some(cap) = max_peers else {
         let mut all = keep;
         all.extend(found.iter().filter(|f| !current.contains(f)));
         return all;
     };
-    let mut rest: Vec<SocketAddr> = found.iter().filter(|f| !keep.contains(f)).copied().collect();
+    let mut rest: Vec<SocketAddr> = found
+        .iter()
+        .filter(|f| !keep.contains(f))
+        .copied()
+        .collect();
     // Unhealthy members make room for candidates, one for one.
     let mut spare = rest.len();
     let mut dropped = Vec::new();
@@ -77,6 +85,12 @@ pub fn select(
     keep
 }
 
+/// Whether `ip` is one of this host's addresses (we never peer with
+/// ourselves): only a local address can be bound.
+pub fn is_local(ip: IpAddr) -> bool {
+    std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
+}
+
 /// Starts the source of a mesh group; results go to `tx`.
 pub fn spawn(
     group: String,
@@ -89,11 +103,23 @@ pub fn spawn(
     tokio::spawn(async move {
         match source {
             Source::Static { peers } => {
-                let peers = peers.into_iter().filter(|p| !exclude.contains(&p.ip())).collect();
-                let _ = tx.send(Found { group, peers: Ok(peers) }).await;
+                let peers = peers
+                    .into_iter()
+                    .filter(|p| !exclude.contains(&p.ip()) && !is_local(p.ip()))
+                    .collect();
+                let _ = tx
+                    .send(Found {
+                        group,
+                        peers: Ok(peers),
+                    })
+                    .await;
             }
-            Source::Dns { hostname, port } => dns_loop(group, hostname, port, interval, exclude, tx, registry).await,
-            Source::Kubernetes { service, namespace, .. } => {
+            Source::Dns { hostname, port } => {
+                dns_loop(group, hostname, port, interval, exclude, tx, registry).await
+            }
+            Source::Kubernetes {
+                service, namespace, ..
+            } => {
                 warn!(group = %group, %service, %namespace, "the kubernetes discovery source is not implemented yet");
                 registry.discovery_error(&group, "kubernetes source not implemented".into());
             }
@@ -110,7 +136,8 @@ async fn dns_loop(
     tx: mpsc::Sender<Found>,
     registry: Arc<Registry>,
 ) {
-    let resolver = match Resolver::builder(TokioRuntimeProvider::default()).and_then(|b| b.build()) {
+    let resolver = match Resolver::builder(TokioRuntimeProvider::default()).and_then(|b| b.build())
+    {
         Ok(r) => r,
         Err(e) => {
             warn!(group = %group, error = %e, "cannot read the resolver configuration");
@@ -126,12 +153,18 @@ async fn dns_loop(
         resolver.clear_cache();
         let peers = match resolver.lookup_ip(hostname.as_str()).await {
             Ok(found) => {
-                let mut ips: Vec<IpAddr> = found.iter().filter(|ip| !exclude.contains(ip)).collect();
+                let mut ips: Vec<IpAddr> = found
+                    .iter()
+                    .filter(|ip| !exclude.contains(ip) && !is_local(*ip))
+                    .collect();
                 ips.sort();
                 ips.dedup();
                 debug!(group = %group, %hostname, found = ?ips, "dns lookup");
                 registry.discovery_ok(&group);
-                Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
+                Ok(ips
+                    .into_iter()
+                    .map(|ip| SocketAddr::new(ip, port))
+                    .collect())
             }
             Err(e) => {
                 warn!(group = %group, %hostname, error = %e, "dns lookup failed; keeping the last known peers");
@@ -139,7 +172,14 @@ async fn dns_loop(
                 Err(e.to_string())
             }
         };
-        if tx.send(Found { group: group.clone(), peers }).await.is_err() {
+        if tx
+            .send(Found {
+                group: group.clone(),
+                peers,
+            })
+            .await
+            .is_err()
+        {
             return;
         }
     }
@@ -159,16 +199,37 @@ mod tests {
     fn meshrr_semantics() {
         let mut first = |_n: usize| 0;
         // No cap: everything found, current order first.
-        assert_eq!(select(&[a(2)], &[a(1), a(2), a(3)], None, &|_| true, &mut first), vec![a(2), a(1), a(3)]);
+        assert_eq!(
+            select(&[a(2)], &[a(1), a(2), a(3)], None, &|_| true, &mut first),
+            vec![a(2), a(1), a(3)]
+        );
         // Cap 2: keep present members, fill from the rest.
-        assert_eq!(select(&[a(3)], &[a(1), a(2), a(3)], Some(2), &|_| true, &mut first), vec![a(3), a(1)]);
+        assert_eq!(
+            select(&[a(3)], &[a(1), a(2), a(3)], Some(2), &|_| true, &mut first),
+            vec![a(3), a(1)]
+        );
         // A member gone from DNS is replaced.
-        assert_eq!(select(&[a(1), a(2)], &[a(2), a(3)], Some(2), &|_| true, &mut first), vec![a(2), a(3)]);
+        assert_eq!(
+            select(&[a(1), a(2)], &[a(2), a(3)], Some(2), &|_| true, &mut first),
+            vec![a(2), a(3)]
+        );
         // An unhealthy member is replaced when a candidate exists...
         let down = |s: &SocketAddr| *s != a(1);
-        assert_eq!(select(&[a(1), a(2)], &[a(1), a(2), a(3)], Some(2), &down, &mut first), vec![a(2), a(3)]);
+        assert_eq!(
+            select(
+                &[a(1), a(2)],
+                &[a(1), a(2), a(3)],
+                Some(2),
+                &down,
+                &mut first
+            ),
+            vec![a(2), a(3)]
+        );
         // ...and kept when none does.
-        assert_eq!(select(&[a(1), a(2)], &[a(1), a(2)], Some(2), &down, &mut first), vec![a(1), a(2)]);
+        assert_eq!(
+            select(&[a(1), a(2)], &[a(1), a(2)], Some(2), &down, &mut first),
+            vec![a(1), a(2)]
+        );
     }
 
     proptest! {

@@ -68,6 +68,11 @@ pub struct SessionSpec {
     pub export_policy: Option<String>,
     /// Connect out (mesh peers) rather than only wait for the peer.
     pub active: bool,
+    /// For an active session: wait for the peer to connect first (the FSM's
+    /// ConnectRetry timer then starts our own attempt). Of two meshrr-rr
+    /// instances, the one with the lower address waits, so they do not
+    /// dial each other at the same moment.
+    pub wait_first: bool,
     /// FSM settings.
     pub fsm: FsmConfig,
     /// Retry slower after each failure, up to this many seconds.
@@ -107,7 +112,10 @@ pub fn spawn(
         wants_connect: false,
     };
     tokio::spawn(s.run(first, in_rx, stop_rx, shutdown));
-    SessionHandle { incoming: in_tx, stop: stop_tx }
+    SessionHandle {
+        incoming: in_tx,
+        stop: stop_tx,
+    }
 }
 
 /// An outgoing connection attempt.
@@ -229,7 +237,7 @@ impl Session {
         let id = self.spec.id;
         self.registry.set_state(id, State::Idle);
         self.fsm = Some(Fsm::new(self.spec.fsm.clone()));
-        let start = if self.spec.active && first.is_none() {
+        let start = if self.spec.active && first.is_none() && !self.spec.wait_first {
             Event::Start
         } else {
             Event::StartPassive
@@ -315,7 +323,10 @@ impl Session {
                 }
                 let pause = Duration::from_secs(u64::from(self.backoff));
                 tokio::select! {
-                    _ = tokio::time::sleep(pause) => self.feed(Event::Start).await,
+                    _ = tokio::time::sleep(pause) => {
+                        let ev = if self.spec.wait_first { Event::StartPassive } else { Event::Start };
+                        self.feed(ev).await;
+                    }
                     Some(s) = incoming.recv() => {
                         self.conn = Some(start_conn(s, false));
                         self.feed(Event::StartPassive).await;

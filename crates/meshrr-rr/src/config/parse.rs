@@ -628,9 +628,9 @@ impl Parser<'_> {
             self.uint(v, &f.field("max_peers"), 1, usize::MAX as u64)
                 .map(|n| n as usize)
         });
-        let replace_after = f.get("replace_after").map(|v| {
-            self.uint(v, &f.field("replace_after"), 1, 86_400)
-        });
+        let replace_after = f
+            .get("replace_after")
+            .map(|v| self.uint(v, &f.field("replace_after"), 1, 86_400));
         let prefixes = f
             .get("prefixes")
             .map(|v| self.prefixes(v, &f.field("prefixes")));
