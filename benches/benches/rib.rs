@@ -68,6 +68,7 @@ fn client(n: u32, policy: Option<&str>) -> PeerConfig {
             client_to_client: true,
         },
         export_policy: policy.map(str::to_string),
+        import_policy: None,
         send: Context::ibgp_4octet(),
     }
 }

@@ -64,8 +64,11 @@ pub struct SessionSpec {
     pub group: String,
     /// Its role for the RIB.
     pub role: rib::Role,
-    /// Export policy name (update groups split on it).
+    /// Export policy name (update groups split on it): the group's name
+    /// when the group has export policies.
     pub export_policy: Option<String>,
+    /// Import policy name: the group's name when it has import policies.
+    pub import_policy: Option<String>,
     /// Connect out (mesh peers) rather than only wait for the peer.
     pub active: bool,
     /// For an active session: wait for the peer to connect first (the FSM's
@@ -567,6 +570,7 @@ impl Session {
                     asn: n.remote.asn(),
                     role: self.spec.role.clone(),
                     export_policy: self.spec.export_policy.clone(),
+                    import_policy: self.spec.import_policy.clone(),
                     send: n.tx,
                 };
                 let up = ToReflector::Up {

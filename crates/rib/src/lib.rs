@@ -22,6 +22,7 @@ pub mod attrs;
 pub mod decision;
 pub mod event;
 pub mod peer;
+pub mod policy;
 mod rib;
 pub mod table;
 
@@ -30,6 +31,7 @@ pub use crate::{
     decision::{compare, select, Candidate, Step},
     event::{Announce, ChangeSet, Input, Target, Withdraw},
     peer::{PeerConfig, PeerId, RibConfig, Role},
+    policy::{Policy, Verdict},
     rib::{Rib, RibError, Stats},
     table::Path,
 };

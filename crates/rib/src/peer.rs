@@ -55,6 +55,9 @@ pub struct PeerConfig {
     /// with different policies never share an update group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export_policy: Option<String>,
+    /// Name of the import policy applied to routes from this peer, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_policy: Option<String>,
     /// The negotiated send context (4-octet AS, ADD-PATH, extended
     /// messages); peers whose encodings differ never share an update group.
     #[serde(default = "Context::ibgp_4octet", with = "context_serde")]

@@ -16,6 +16,7 @@ use crate::{
     decision::{self, Candidate},
     event::{Announce, ChangeSet, Input, Target, Withdraw},
     peer::{PeerConfig, PeerId, RibConfig, Role},
+    policy::{Policy, Verdict},
     table::{Key, Path, PathList, Pending, Tables},
 };
 
@@ -77,6 +78,15 @@ pub struct Rib {
     group_index: HashMap<GroupKey, u32>,
     scratch: Vec<Candidate>,
     stats: Stats,
+    policy: Option<Box<dyn Policy>>,
+}
+
+/// Attributes a batch goes out with: a stored set, or one an export policy
+/// rewrote (index into the change set's rewrites).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum OutAttrs {
+    Stored(AttrId),
+    Rewritten(usize),
 }
 
 impl Rib {
@@ -91,7 +101,13 @@ impl Rib {
             group_index: HashMap::new(),
             scratch: Vec::new(),
             stats: Stats::default(),
+            policy: None,
         }
+    }
+
+    /// Sets the policy that judges import and export policy names.
+    pub fn set_policy(&mut self, policy: Box<dyn Policy>) {
+        self.policy = Some(policy);
     }
 
     /// Counters so far.
@@ -388,12 +404,44 @@ impl Rib {
                 prefixes.iter().for_each(|n| self.withdraw(peer, n));
                 continue;
             };
-            let id = self.store.intern(ra);
-            for (i, n) in prefixes.iter().enumerate() {
-                if i > 0 {
-                    self.store.retain(id);
+            let import = match (&self.policy, self.peers.get(&peer)) {
+                (Some(_), Some((pc, _))) => pc.import_policy.clone(),
+                _ => None,
+            };
+            let Some(name) = import else {
+                // No import policy: one set for every prefix.
+                let id = self.store.intern(ra);
+                for (i, n) in prefixes.iter().enumerate() {
+                    if i > 0 {
+                        self.store.retain(id);
+                    }
+                    self.announce(peer, n, id);
                 }
-                self.announce(peer, n, id);
+                continue;
+            };
+            let mut base: Option<AttrId> = None;
+            for n in &prefixes {
+                let verdict = match (&self.policy, self.peers.get(&peer)) {
+                    (Some(p), Some((pc, _))) => p.import(&name, pc, n.prefix, &ra),
+                    _ => Verdict::Accept,
+                };
+                match verdict {
+                    Verdict::Reject => self.withdraw(peer, n),
+                    Verdict::Accept => {
+                        let id = match base {
+                            Some(b) => {
+                                self.store.retain(b);
+                                b
+                            }
+                            None => *base.insert(self.store.intern(ra.clone())),
+                        };
+                        self.announce(peer, n, id);
+                    }
+                    Verdict::Rewrite(rw) => {
+                        let id = self.store.intern(rw);
+                        self.announce(peer, n, id);
+                    }
+                }
             }
         }
         Ok(())
@@ -602,13 +650,33 @@ impl Rib {
             return None;
         }
         let g = self.group(group)?;
-        let mut batches: BTreeMap<(AttrId, PeerId, bool), Vec<Nlri>> = BTreeMap::new();
+        let mut batches: BTreeMap<(OutAttrs, PeerId, bool), Vec<Nlri>> = BTreeMap::new();
         let mut withdraw: BTreeMap<Option<PeerId>, Vec<Nlri>> = BTreeMap::new();
+        // Each distinct rewrite is kept once and shared by its prefixes.
+        let mut rewrites: Vec<RouteAttrs> = Vec::new();
+        let mut rewrite_index: HashMap<RouteAttrs, usize> = HashMap::new();
         let table = K::table(&self.tables);
         for (k, prev) in keys {
             let best = table.get(&k).map(PathList::best);
             let nlri = Nlri::new(k.into());
-            match (self.exported(best, &g.key), prev) {
+            let out = self.exported(best, &g.key).and_then(|(a, src)| {
+                let (Some(policy), Some(name)) = (&self.policy, &g.key.export_policy) else {
+                    return Some((OutAttrs::Stored(a), src));
+                };
+                let from = &self.peers.get(&src)?.0;
+                match policy.export(name, &g.key.role, from, k.into(), self.store.get(a)) {
+                    Verdict::Reject => None,
+                    Verdict::Accept => Some((OutAttrs::Stored(a), src)),
+                    Verdict::Rewrite(rw) => {
+                        let i = *rewrite_index.entry(rw.clone()).or_insert_with(|| {
+                            rewrites.push(rw);
+                            rewrites.len() - 1
+                        });
+                        Some((OutAttrs::Rewritten(i), src))
+                    }
+                }
+            });
+            match (out, prev) {
                 (Some((a, src)), prev) => {
                     let at_source = prev.is_some_and(|p| p != src);
                     batches.entry((a, src, at_source)).or_default().push(nlri);
@@ -629,7 +697,7 @@ impl Rib {
         let cs = ChangeSet {
             target,
             family: K::FAMILY,
-            announce: self.batches(batches, &g.key),
+            announce: self.batches(batches, &rewrites, &g.key),
             withdraw,
             end_of_rib: false,
         };
@@ -643,14 +711,18 @@ impl Rib {
     /// out unchanged. Batches are ordered by their first prefix.
     fn batches(
         &self,
-        batches: BTreeMap<(AttrId, PeerId, bool), Vec<Nlri>>,
+        batches: BTreeMap<(OutAttrs, PeerId, bool), Vec<Nlri>>,
+        rewrites: &[RouteAttrs],
         dst: &GroupKey,
     ) -> Vec<Announce> {
         let mut out: Vec<Announce> = batches
             .into_iter()
             .filter_map(|((attrs, src, withdraw_at_source), mut nlri)| {
                 let (sp, _) = self.peers.get(&src)?;
-                let ra = self.store.get(attrs);
+                let ra = match attrs {
+                    OutAttrs::Stored(id) => self.store.get(id),
+                    OutAttrs::Rewritten(i) => rewrites.get(i)?,
+                };
                 let mut a = ra.attrs.clone();
                 let cluster = match (&sp.role, &dst.role) {
                     (Role::Ebgp, _) => None,

@@ -34,6 +34,7 @@ fn rib() -> Rib {
             asn: 65000,
             role,
             export_policy: None,
+            import_policy: None,
             send: bgp_wire::Context::ibgp_4octet(),
         };
         rib.handle(Input::PeerUp {
