@@ -69,6 +69,7 @@ fn client(n: u32, policy: Option<&str>) -> PeerConfig {
         },
         export_policy: policy.map(str::to_string),
         import_policy: None,
+        group: String::new(),
         send: Context::ibgp_4octet(),
     }
 }

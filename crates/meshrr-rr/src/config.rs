@@ -85,7 +85,48 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Peer groups (`bgpgroups`), in file order; names are unique.
     pub groups: Vec<Group>,
+    /// The routing policies (`policies`), checked; groups name them in
+    /// `import` and `export`.
+    pub policies: Policies,
 }
+
+/// Compiled policies, compared by their source text.
+#[derive(Debug, Clone)]
+pub struct Policies {
+    /// The compiled policies.
+    pub compiled: std::sync::Arc<policy::Policies>,
+    source: Option<serde_yaml_ng::Value>,
+}
+
+impl Policies {
+    /// No policies.
+    pub fn none() -> Self {
+        let empty = serde_yaml_ng::Value::Mapping(Default::default());
+        let compiled = policy::Policies::from_yaml(&empty)
+            .unwrap_or_else(|_| unreachable!("an empty map is valid"));
+        Policies {
+            compiled: std::sync::Arc::new(compiled),
+            source: None,
+        }
+    }
+
+    /// Compiles the `policies` value; errors name their fields.
+    pub fn compile(v: &serde_yaml_ng::Value) -> Result<Self, Vec<policy::PolicyError>> {
+        let compiled = policy::Policies::from_yaml(v)?;
+        Ok(Policies {
+            compiled: std::sync::Arc::new(compiled),
+            source: Some(v.clone()),
+        })
+    }
+}
+
+impl PartialEq for Policies {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Policies {}
 
 /// What the daemon does (`mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -328,6 +369,7 @@ impl Config {
                     export: Vec::new(),
                 },
             ],
+            policies: Policies::none(),
         }
     }
 

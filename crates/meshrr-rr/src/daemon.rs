@@ -146,6 +146,8 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         cluster_ids: vec![cfg.cluster_id],
         always_compare_med: false,
     });
+    let mut rib = rib;
+    rib.set_policy(Box::new(crate::policies::GroupPolicies::new(&cfg)?));
     let reflector = reflector::spawn(rib, registry.clone());
     let (stop_tx, shutdown) = Shutdown::new();
 
@@ -495,7 +497,7 @@ impl Manager {
                 group: group.to_string(),
                 role: rib::Role::NonClient,
                 export_policy: (!g.export.is_empty()).then(|| g.name.clone()),
-            import_policy: (!g.import.is_empty()).then(|| g.name.clone()),
+                import_policy: (!g.import.is_empty()).then(|| g.name.clone()),
                 active: true,
                 wait_first,
                 fsm,

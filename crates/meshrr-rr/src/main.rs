@@ -16,6 +16,7 @@ mod config;
 mod daemon;
 mod discovery;
 mod fsm;
+mod policies;
 mod reflector;
 mod session;
 mod show;

@@ -571,6 +571,7 @@ impl Session {
                     role: self.spec.role.clone(),
                     export_policy: self.spec.export_policy.clone(),
                     import_policy: self.spec.import_policy.clone(),
+                    group: self.spec.group.clone(),
                     send: n.tx,
                 };
                 let up = ToReflector::Up {

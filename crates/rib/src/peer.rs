@@ -51,6 +51,9 @@ pub struct PeerConfig {
     pub asn: u32,
     /// Client, non-client or external.
     pub role: Role,
+    /// Name of the meshrr group the peer belongs to.
+    #[serde(default)]
+    pub group: String,
     /// Name of the export policy applied towards this peer, if any; peers
     /// with different policies never share an update group.
     #[serde(default, skip_serializing_if = "Option::is_none")]

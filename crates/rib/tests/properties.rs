@@ -35,6 +35,7 @@ fn rib() -> Rib {
             role,
             export_policy: None,
             import_policy: None,
+            group: String::new(),
             send: bgp_wire::Context::ibgp_4octet(),
         };
         rib.handle(Input::PeerUp {

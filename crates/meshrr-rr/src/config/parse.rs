@@ -409,6 +409,35 @@ impl Parser<'_> {
             None => Some(Vec::new()),
         };
 
+        let policies = match f.get("policies") {
+            Some(v) => match super::Policies::compile(v) {
+                Ok(p) => Some(p),
+                Err(errors) => {
+                    for e in errors {
+                        self.error(e.field, e.message);
+                    }
+                    None
+                }
+            },
+            None => Some(super::Policies::none()),
+        };
+        // Every policy a group names must exist.
+        if let (Some(p), Some(gs)) = (&policies, &groups) {
+            let known: Vec<&str> = p.compiled.names().collect();
+            for (i, g) in gs.iter().enumerate() {
+                for (key, names) in [("import", &g.import), ("export", &g.export)] {
+                    for (j, n) in names.iter().enumerate() {
+                        if !known.contains(&n.as_str()) {
+                            self.error(
+                                format!("bgpgroups[{i}].{key}[{j}]"),
+                                format!("unknown policy \"{n}\" (not in policies)"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+
         f.finish(self);
 
         Some(Config {
@@ -424,6 +453,7 @@ impl Parser<'_> {
             update_seconds: update_seconds?,
             log_format: log_format?,
             groups: groups?,
+            policies: policies?,
         })
     }
 

@@ -147,6 +147,7 @@ fn upstream_v02_example_loads_unchanged() {
                 export: vec![],
             },
         ],
+        policies: super::Policies::none(),
     };
     assert_eq!(c, expected);
     assert!(c.static_peers().is_empty());
@@ -375,6 +376,10 @@ families: [ipv6-unicast]
 timers: {hold_time: 9, connect_retry: 5}
 update_seconds: 60
 log: {format: JSON}
+policies:
+  from-core: {terms: [{action: accept}]}
+  to-core-1: {terms: [{action: next-policy}]}
+  to-core-2: {default: accept}
 bgpgroups:
   - name: core
     type: mesh
@@ -604,7 +609,7 @@ fn bad_configs_name_their_fields() {
         (g("  - {name: a, type: subtractive, prefixes: [10.0.0.0/8], source: {sourcetype: dns, hostname: a}}\n"), vec!["bgpgroups[0].source"]),
         (g("  - {name: a, type: subtractive, prefixes: [10.0.0.0/8], cluster_id: 1}\n"), vec!["bgpgroups[0].cluster_id"]),
         (g("  - {name: a, type: subtractive, prefixes: [10.0.0.0/8], client_to_client: \"no\"}\n"), vec!["bgpgroups[0].client_to_client"]),
-        (g("  - {name: a, type: subtractive, prefixes: [10.0.0.0/8], import: [ok, \"\"]}\n"), vec!["bgpgroups[0].import[1]"]),
+        (g("  - {name: a, type: subtractive, prefixes: [10.0.0.0/8], import: [ok, \"\"]}\n"), vec!["bgpgroups[0].import[1]", "bgpgroups[0].import[0]"]),
         (g("  - {name: a, type: subtractive, prefixes: [10.0.0.0/8], export: {x: y}}\n"), vec!["bgpgroups[0].export"]),
         ("asn: 1\nlisten: [\"0.0.0.0\", \"[::]:179\", \"[::]:179\", \"1.2.3.4:0\"]\n".into(), vec!["listen[0]", "listen[2]", "listen[3]"]),
         ("asn: 1\nadmin: localhost:9179\n".into(), vec!["admin"]),
