@@ -5,8 +5,9 @@
 //!
 //! Sources: `static` (the config), `dns` (A and AAAA records of a headless
 //! Service name, polled; the resolver's search path makes short names
-//! work). A failed lookup (NXDOMAIN, SERVFAIL, timeout) keeps the last
-//! known set. The `kubernetes` source is not written yet.
+//! work), and `kubernetes` (a watch of the Service's EndpointSlices,
+//! ready endpoints only; in-cluster config or KUBECONFIG). A failed lookup
+//! (NXDOMAIN, SERVFAIL, timeout, API errors) keeps the last known set.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -118,10 +119,11 @@ pub fn spawn(
                 dns_loop(group, hostname, port, interval, exclude, tx, registry).await
             }
             Source::Kubernetes {
-                service, namespace, ..
+                service,
+                namespace,
+                port,
             } => {
-                warn!(group = %group, %service, %namespace, "the kubernetes discovery source is not implemented yet");
-                registry.discovery_error(&group, "kubernetes source not implemented".into());
+                kube_loop(group, service, namespace, port, exclude, tx, registry).await;
             }
         }
     });
@@ -184,6 +186,110 @@ async fn dns_loop(
         }
     }
 }
+
+/// Watches the EndpointSlices of `service` and sends the ready addresses
+/// after every change (once the initial list is complete). The watcher
+/// re-lists on its own after a resourceVersion expiry (410 Gone) and
+/// reconnects with backoff.
+async fn kube_loop(
+    group: String,
+    service: String,
+    namespace: String,
+    port: u16,
+    exclude: Vec<IpAddr>,
+    tx: mpsc::Sender<Found>,
+    registry: Arc<Registry>,
+) {
+    use futures_util::StreamExt;
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+    use kube::runtime::{watcher, WatchStreamExt};
+
+    let client = loop {
+        match kube::Client::try_default().await {
+            Ok(c) => break c,
+            Err(e) => {
+                warn!(group = %group, error = %e, "no Kubernetes API configuration; retrying");
+                registry.discovery_error(&group, format!("kubernetes client: {e}"));
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    };
+    let api: kube::Api<EndpointSlice> = kube::Api::namespaced(client, &namespace);
+    let cfg = watcher::Config::default().labels(&format!("kubernetes.io/service-name={service}"));
+    let mut stream = watcher(api, cfg).default_backoff().boxed();
+    // Ready addresses by slice name; the set being built during a re-list.
+    let mut slices: std::collections::BTreeMap<String, Vec<IpAddr>> = Default::default();
+    let mut relist: Option<std::collections::BTreeMap<String, Vec<IpAddr>>> = None;
+    let ready = |s: &EndpointSlice| -> Vec<IpAddr> {
+        s.endpoints
+            .iter()
+            .filter(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true))
+            .flat_map(|e| e.addresses.iter().filter_map(|a| a.parse::<IpAddr>().ok()))
+            .collect()
+    };
+    let name = |s: &EndpointSlice| s.metadata.name.clone().unwrap_or_default();
+    while let Some(ev) = stream.next().await {
+        let changed = match ev {
+            Ok(watcher::Event::Init) => {
+                relist = Some(Default::default());
+                false
+            }
+            Ok(watcher::Event::InitApply(s)) => {
+                if let Some(r) = relist.as_mut() {
+                    r.insert(name(&s), ready(&s));
+                }
+                false
+            }
+            Ok(watcher::Event::InitDone) => {
+                slices = relist.take().unwrap_or_default();
+                true
+            }
+            Ok(watcher::Event::Apply(s)) => {
+                slices.insert(name(&s), ready(&s));
+                true
+            }
+            Ok(watcher::Event::Delete(s)) => {
+                slices.remove(&name(&s));
+                true
+            }
+            Err(e) => {
+                warn!(group = %group, error = %e, "EndpointSlice watch error; keeping the last known peers");
+                registry.discovery_error(&group, e.to_string());
+                false
+            }
+        };
+        if !changed {
+            continue;
+        }
+        registry.discovery_ok(&group);
+        let mut ips: Vec<IpAddr> = slices
+            .values()
+            .flatten()
+            .copied()
+            .filter(|ip| !exclude.contains(ip) && !is_local(*ip))
+            .collect();
+        ips.sort();
+        ips.dedup();
+        debug!(group = %group, %service, found = ?ips, "endpointslices");
+        let peers = ips
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect();
+        if tx
+            .send(Found {
+                group: group.clone(),
+                peers: Ok(peers),
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod kube_tests;
 
 #[cfg(test)]
 mod tests {
@@ -256,6 +362,42 @@ mod tests {
             for c in &current {
                 if found.contains(c) && healthy(c) {
                     prop_assert!(out.contains(c), "{:?} dropped", c);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// Range subtraction: the result and the excluded addresses are
+        /// disjoint, together they cover the original prefixes, and no two
+        /// result prefixes could be merged (minimal).
+        #[test]
+        fn subtraction_is_exact_and_minimal(
+            nets in proptest::collection::vec((0u32..1024, 22u8..=32), 1..4),
+            excl in proptest::collection::vec(0u32..1024, 0..12),
+        ) {
+            use ipnet::{IpNet, Ipv4Net};
+            let base = 0x0a00_0000u32;
+            let prefixes: Vec<IpNet> = nets
+                .iter()
+                .map(|&(a, l)| IpNet::V4(Ipv4Net::new(std::net::Ipv4Addr::from(base + a), l).expect("len").trunc()))
+                .collect();
+            let exclude: Vec<IpAddr> = excl.iter().map(|&a| IpAddr::V4(std::net::Ipv4Addr::from(base + a))).collect();
+            let out = crate::config::subtract(&prefixes, &exclude);
+            for a in 0..1024u32 {
+                let ip = IpAddr::V4(std::net::Ipv4Addr::from(base + a));
+                let in_orig = prefixes.iter().any(|p| p.contains(&ip));
+                let excluded = exclude.contains(&ip);
+                let covered = out.iter().filter(|p| p.contains(&ip)).count();
+                prop_assert!(covered <= 1, "{} covered twice", ip);
+                prop_assert_eq!(covered == 1, in_orig && !excluded, "{}", ip);
+            }
+            // Minimal: no prefix's sibling is also in the result.
+            for p in &out {
+                if let (IpNet::V4(p4), true) = (p, p.prefix_len() > 0) {
+                    let bit = 1u32 << (32 - u32::from(p4.prefix_len()));
+                    let sib = Ipv4Net::new(std::net::Ipv4Addr::from(u32::from(p4.network()) ^ bit), p4.prefix_len()).expect("len");
+                    prop_assert!(!out.contains(&IpNet::V4(sib)), "{} and {} could merge", p, sib);
                 }
             }
         }
