@@ -5,20 +5,13 @@
 //! decimal separated by one space, AS_SETs in `{}`, confederation
 //! sequences in `()` and confederation sets in `[]` (the `Display` form of
 //! `bgp_wire::attr::AsPath`); an empty or absent AS_PATH is the empty
-//! string. The text is written into a stack buffer, so a path shorter
-//! than [`INLINE`] bytes costs no allocation.
+//! string. The text is written into a stack buffer for each expression
+//! term, so a path shorter than [`INLINE`] bytes costs no allocation.
 
 use bgp_wire::attr::{AsPath, Segment, SegmentKind};
 
-/// Bytes of path text kept on the stack (about 20 4-byte ASNs).
-pub(crate) const INLINE: usize = 224;
-
-/// The text form of an AS_PATH.
-#[derive(Debug)]
-pub(crate) enum PathText {
-    Inline { buf: [u8; INLINE], len: usize },
-    Heap(String),
-}
+/// Bytes of path text kept on the stack (18 five-digit ASNs).
+pub(crate) const INLINE: usize = 128;
 
 fn put(buf: &mut [u8; INLINE], at: &mut usize, b: u8) -> Option<()> {
     *buf.get_mut(*at)? = b;
@@ -26,21 +19,35 @@ fn put(buf: &mut [u8; INLINE], at: &mut usize, b: u8) -> Option<()> {
     Some(())
 }
 
-fn put_u32(buf: &mut [u8; INLINE], at: &mut usize, mut v: u32) -> Option<()> {
-    let mut digits = [0u8; 10];
-    let mut n = 0;
-    loop {
-        digits[n] = b'0' + (v % 10) as u8;
-        n += 1;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+/// "00" to "99".
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
     }
+    t
+};
+
+/// Writes `v` in decimal, two digits at a time from the right.
+fn put_u32(buf: &mut [u8; INLINE], at: &mut usize, mut v: u32) -> Option<()> {
+    let n = v.checked_ilog10().unwrap_or(0) as usize + 1;
     let end = *at + n;
     let dst = buf.get_mut(*at..end)?;
-    for (d, s) in dst.iter_mut().zip(digits[..n].iter().rev()) {
-        *d = *s;
+    let mut i = n;
+    while v >= 100 {
+        let r = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        dst[i..i + 2].copy_from_slice(&PAIRS[r..r + 2]);
+    }
+    if v >= 10 {
+        let r = v as usize * 2;
+        dst[..2].copy_from_slice(&PAIRS[r..r + 2]);
+    } else {
+        dst[0] = b'0' + v as u8;
     }
     *at = end;
     Some(())
@@ -74,26 +81,25 @@ fn write_inline(path: &AsPath, buf: &mut [u8; INLINE]) -> Option<usize> {
     Some(at)
 }
 
-impl PathText {
-    /// The text of `path` (`None`: no AS_PATH, the empty string).
-    pub(crate) fn of(path: Option<&AsPath>) -> PathText {
-        let mut buf = [0u8; INLINE];
-        let Some(path) = path else {
-            return PathText::Inline { buf, len: 0 };
-        };
-        match write_inline(path, &mut buf) {
-            Some(len) => PathText::Inline { buf, len },
-            None => PathText::Heap(path.to_string()),
-        }
+/// Whether the text of `path` is empty, without writing it.
+pub(crate) fn text_is_empty(path: Option<&AsPath>) -> bool {
+    match path.map(|p| p.segments.as_slice()) {
+        None | Some([]) => true,
+        Some([only]) => only.kind == SegmentKind::Sequence && only.asns.is_empty(),
+        Some(_) => false,
     }
+}
 
-    /// The text.
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            // Only ASCII digits, spaces and brackets are written.
-            PathText::Inline { buf, len } => std::str::from_utf8(&buf[..*len]).unwrap_or(""),
-            PathText::Heap(s) => s,
-        }
+/// Calls `f` with the text of `path` (`None`: no AS_PATH, the empty
+/// text), written into a buffer on the stack unless it is longer than
+/// [`INLINE`] bytes.
+#[inline]
+pub(crate) fn with_text<R>(path: Option<&AsPath>, f: impl FnOnce(&[u8]) -> R) -> R {
+    let Some(path) = path else { return f(b"") };
+    let mut buf = [0u8; INLINE];
+    match write_inline(path, &mut buf) {
+        Some(len) => f(&buf[..len]),
+        None => f(path.to_string().as_bytes()),
     }
 }
 
@@ -210,19 +216,38 @@ mod tests {
 
     #[test]
     fn text_matches_display() {
+        let text = |p: Option<&AsPath>| with_text(p, |t| String::from_utf8(t.to_vec()).unwrap());
         for s in [
             "",
             "65001",
             "1 22 333 4294967295",
+            "0 9 10 99 100 999 1000 65535 100000 1234567 12345678 123456789 1000000000",
             "65001 {1 2} (64512 64513) [7] 9",
         ] {
-            assert_eq!(PathText::of(Some(&p(s))).as_str(), s);
+            assert_eq!(text(Some(&p(s))), s);
         }
-        assert_eq!(PathText::of(None).as_str(), "");
+        assert_eq!(text(None), "");
+        assert!(text_is_empty(None));
+        // odd paths no decoder produces, but a caller could build
+        let seg = |kind| Segment { kind, asns: vec![] };
+        for segments in [
+            vec![],
+            vec![seg(SegmentKind::Sequence)],
+            vec![seg(SegmentKind::Set)],
+            vec![seg(SegmentKind::Sequence), seg(SegmentKind::Sequence)],
+            vec![seg(SegmentKind::ConfedSet)],
+        ] {
+            let path = AsPath { segments };
+            assert_eq!(
+                text_is_empty(Some(&path)),
+                text(Some(&path)).is_empty(),
+                "{path:?}"
+            );
+        }
+        // longer than the stack buffer
         let long = AsPath::sequence(4_000_000_000..4_000_000_100);
-        let t = PathText::of(Some(&long));
-        assert!(matches!(t, PathText::Heap(_)));
-        assert_eq!(t.as_str(), long.to_string());
+        assert!(long.to_string().len() > INLINE);
+        assert_eq!(text(Some(&long)), long.to_string());
     }
 
     #[test]

@@ -107,6 +107,7 @@ fn part(tok: &str, max: u64, what: &str, whole: &str) -> Result<Option<u64>, Str
 /// may be `*`) or a well-known name: `no-export`, `no-advertise`,
 /// `no-export-subconfed`, `graceful-shutdown`, `blackhole`.
 pub(crate) fn parse_community(s: &str) -> Result<Pattern<u32>, String> {
+    let s = s.trim();
     let named = match s {
         "no-export" => Some(Community::NO_EXPORT),
         "no-advertise" => Some(Community::NO_ADVERTISE),
@@ -138,14 +139,23 @@ pub(crate) fn parse_community(s: &str) -> Result<Pattern<u32>, String> {
 /// Parses a large community pattern `GLOBAL:LOCAL1:LOCAL2` (32 bits each,
 /// any part may be `*`).
 pub(crate) fn parse_large(s: &str) -> Result<Pattern<u128>, String> {
+    let s = s.trim();
     let parts: Vec<&str> = s.split(':').collect();
     let [g, l1, l2] = parts[..] else {
         return Err(format!(
             "`{s}` is not a large community: write GLOBAL:LOCAL1:LOCAL2 (`*` for any part)"
         ));
     };
-    let mut p = Pattern { mask: 0, value: 0 };
-    for (tok, shift, what) in [(g, 64, "global part"), (l1, 32, "local part 1"), (l2, 0, "local part 2")] {
+    // the unused top 32 bits of the key are always zero
+    let mut p = Pattern {
+        mask: u128::from(u32::MAX) << 96,
+        value: 0,
+    };
+    for (tok, shift, what) in [
+        (g, 64, "global part"),
+        (l1, 32, "local part 1"),
+        (l2, 0, "local part 2"),
+    ] {
         if let Some(v) = part(tok, u64::from(u32::MAX), what, s)? {
             p.mask |= u128::from(u32::MAX) << shift;
             p.value |= u128::from(v) << shift;
@@ -162,10 +172,13 @@ pub(crate) fn parse_large(s: &str) -> Result<Pattern<u128>, String> {
 /// forms the ASN and N may be `*`; a `*` administrator matches the 2- and
 /// 4-octet-AS and IPv4 forms, so one text can give several patterns.
 pub(crate) fn parse_ext(s: &str) -> Result<Vec<Pattern<u64>>, String> {
+    let s = s.trim();
     if let Some(hex) = s.strip_prefix("0x") {
         return match u64::from_str_radix(hex, 16) {
             Ok(v) if hex.len() == 16 => Ok(vec![Pattern::exact(v)]),
-            _ => Err(format!("`{s}`: a raw extended community is 0x and 16 hex digits")),
+            _ => Err(format!(
+                "`{s}`: a raw extended community is 0x and 16 hex digits"
+            )),
         };
     }
     let parts: Vec<&str> = s.split(':').collect();
@@ -242,10 +255,6 @@ impl<K: Key> PatternSet<K> {
             exact: exact.into(),
             wild: wild.into(),
         }
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.exact.is_empty() && self.wild.is_empty()
     }
 
     /// Whether `k` matches some pattern.
@@ -336,11 +345,26 @@ mod tests {
     fn large_patterns() {
         let p = parse_large("65000:1:*").unwrap();
         let s = PatternSet::new([p]);
-        let l = |g, a, b| LargeCommunity { global: g, local1: a, local2: b }.key();
+        let l = |g, a, b| {
+            LargeCommunity {
+                global: g,
+                local1: a,
+                local2: b,
+            }
+            .key()
+        };
         assert!(s.matches(l(65000, 1, 99)));
         assert!(!s.matches(l(65000, 2, 99)));
         assert!(PatternSet::new([parse_large("*:*:7").unwrap()]).matches(l(1, 2, 7)));
-        assert!(PatternSet::new([parse_large("4200000000:0:0").unwrap()]).matches(l(4_200_000_000, 0, 0)));
+        assert_eq!(parse_large("1:2:3").unwrap().as_exact(), Some(l(1, 2, 3)));
+        assert_eq!(parse_large("1:*:3").unwrap().as_exact(), None);
+        assert!(
+            PatternSet::new([parse_large("4200000000:0:0").unwrap()]).matches(l(
+                4_200_000_000,
+                0,
+                0
+            ))
+        );
         for bad in ["1:2", "1:2:3:4", "1:x:3", "4294967296:1:1"] {
             assert!(parse_large(bad).is_err(), "{bad}");
         }
@@ -364,7 +388,14 @@ mod tests {
         assert!(one("0x0002fde800000001").matches(rt(65000, 1)));
         // a 32-bit number fits only the 2-octet-AS form
         assert_eq!(parse_ext("rt:*:100000").unwrap().len(), 1);
-        for bad in ["rt:1", "xx:1:1", "rt:4200000000:70000", "rt:1.2.3:1", "0x12", "rt:1:4294967296"] {
+        for bad in [
+            "rt:1",
+            "xx:1:1",
+            "rt:4200000000:70000",
+            "rt:1.2.3:1",
+            "0x12",
+            "rt:1:4294967296",
+        ] {
             assert!(parse_ext(bad).is_err(), "{bad}");
         }
     }
@@ -377,7 +408,10 @@ mod tests {
             remove: cset(&["65000:*"]),
             add: vec![c("1:1")],
         };
-        assert_eq!(e.apply(&[c("65000:5"), c("2:2")]), Some(vec![c("2:2"), c("1:1")]));
+        assert_eq!(
+            e.apply(&[c("65000:5"), c("2:2")]),
+            Some(vec![c("2:2"), c("1:1")])
+        );
         assert_eq!(e.apply(&[c("2:2"), c("1:1")]), None);
         let set = Edit {
             set: Some(vec![c("9:9")]),
@@ -386,11 +420,22 @@ mod tests {
         };
         assert_eq!(set.apply(&[c("1:1")]), Some(vec![c("9:9")]));
         assert_eq!(set.apply(&[c("9:9")]), None);
-        let clear = Edit { set: Some(vec![]), remove: cset(&[]), add: vec![] };
+        let clear = Edit {
+            set: Some(vec![]),
+            remove: cset(&[]),
+            add: vec![],
+        };
         assert_eq!(clear.apply(&[c("1:1")]), Some(vec![]));
         assert_eq!(clear.apply(&[]), None);
         // adding what a remove pattern strips puts it back at the end
-        let re = Edit { set: None, remove: cset(&["1:*"]), add: vec![c("1:1")] };
-        assert_eq!(re.apply(&[c("1:1"), c("2:2")]), Some(vec![c("2:2"), c("1:1")]));
+        let re = Edit {
+            set: None,
+            remove: cset(&["1:*"]),
+            add: vec![c("1:1")],
+        };
+        assert_eq!(
+            re.apply(&[c("1:1"), c("2:2")]),
+            Some(vec![c("2:2"), c("1:1")])
+        );
     }
 }

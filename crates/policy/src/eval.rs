@@ -17,9 +17,9 @@ use std::net::IpAddr;
 use bgp_wire::{attr::code, Attr, PathAttributes};
 
 use crate::{
-    aspath::{self, PathText},
+    aspath,
     route::{EvalCtx, Outcome, Route},
-    term::{Action, Policy, SetOps, Term, Verdict, View},
+    term::{Action, Facts, Policy, SetOps, Term, Verdict, View},
 };
 
 /// Where evaluation goes after one policy.
@@ -32,10 +32,11 @@ enum Flow {
 /// The route under evaluation.
 struct State<'r> {
     orig: &'r PathAttributes,
+    /// What the conditions read from `orig`.
+    facts: Facts<'r>,
     /// The modified attributes, once something changed.
     owned: Option<PathAttributes>,
     next_hop: IpAddr,
-    path_text: Option<PathText>,
 }
 
 impl<'r> State<'r> {
@@ -43,14 +44,23 @@ impl<'r> State<'r> {
         self.owned.get_or_insert_with(|| self.orig.clone())
     }
 
-    fn matches(&mut self, route: &Route<'_>, term: &Term) -> bool {
-        let mut view = View {
-            route,
-            attrs: self.owned.as_ref().unwrap_or(self.orig),
-            next_hop: self.next_hop,
-            path_text: &mut self.path_text,
+    /// The index in `terms` of the first term from `from` on whose
+    /// conditions all hold. One view serves every term tried.
+    fn next_match(&self, route: &Route<'_>, terms: &[Term], from: usize) -> Option<usize> {
+        let facts = match &self.owned {
+            Some(a) => Facts::of(a),
+            None => self.facts,
         };
-        term.conds.iter().all(|c| c.test(&mut view))
+        let view = View {
+            route,
+            facts,
+            next_hop: self.next_hop,
+        };
+        let rest = terms.get(from..)?;
+        let k = rest
+            .iter()
+            .position(|t| t.conds.iter().all(|c| c.test(&view)))?;
+        Some(from + k)
     }
 
     fn attrs(&self) -> &PathAttributes {
@@ -58,7 +68,8 @@ impl<'r> State<'r> {
     }
 
     /// Applies `set`, touching (and copying) the attributes only where a
-    /// value really changes.
+    /// value really changes. Kept out of line: matching is the hot path.
+    #[inline(never)]
     fn apply(&mut self, set: &SetOps, ctx: &EvalCtx) {
         if let Some(v) = set.local_pref {
             if self.attrs().local_pref() != Some(v) {
@@ -97,7 +108,6 @@ impl<'r> State<'r> {
             let asn = p.asn.unwrap_or(ctx.local_as);
             let path = aspath::prepend(self.attrs().as_path(), asn, p.count);
             self.attrs_mut().set(Attr::AsPath(path));
-            self.path_text = None;
         }
         if set.next_hop_self {
             self.next_hop_self(ctx);
@@ -130,17 +140,16 @@ impl<'r> State<'r> {
     }
 
     fn run(&mut self, route: &Route<'_>, ctx: &EvalCtx, policy: &Policy) -> Flow {
-        for term in policy.terms.iter() {
-            if !self.matches(route, term) {
-                continue;
-            }
+        let mut from = 0;
+        while let Some(at) = self.next_match(route, &policy.terms, from) {
+            let term = &policy.terms[at];
             if let Some(set) = &term.set {
                 self.apply(set, ctx);
             }
             match term.action {
                 Action::Accept => return Flow::Accept,
                 Action::Reject => return Flow::Reject,
-                Action::NextTerm => {}
+                Action::NextTerm => from = at + 1,
                 Action::NextPolicy => return Flow::Next,
             }
         }
@@ -151,9 +160,10 @@ impl<'r> State<'r> {
         }
     }
 
-    fn finish(self, route: &Route<'_>) -> Outcome {
+    /// The outcome of an accept.
+    fn finish(&mut self, route: &Route<'_>) -> Outcome {
         let next_hop = (self.next_hop != route.next_hop).then_some(self.next_hop);
-        match self.owned {
+        match self.owned.take() {
             Some(attrs) if attrs != *self.orig => Outcome::Modified { attrs, next_hop },
             _ if next_hop.is_some() => Outcome::Modified {
                 attrs: self.orig.clone(),
@@ -164,13 +174,19 @@ impl<'r> State<'r> {
     }
 }
 
-/// Runs `policies` on `route`.
-pub(crate) fn eval(policies: &[std::sync::Arc<Policy>], route: &Route<'_>, ctx: &EvalCtx) -> Outcome {
+/// Runs `policies` on `route`. Out of line, so that callers inline the
+/// empty-chain test of [`crate::Chain::eval`] and not this.
+#[inline(never)]
+pub(crate) fn eval(
+    policies: &[std::sync::Arc<Policy>],
+    route: &Route<'_>,
+    ctx: &EvalCtx,
+) -> Outcome {
     let mut st = State {
         orig: route.attrs,
+        facts: Facts::of(route.attrs),
         owned: None,
         next_hop: route.next_hop,
-        path_text: None,
     };
     for p in policies {
         match st.run(route, ctx, p) {

@@ -1,10 +1,13 @@
 //! Prefix lists and address lists, compiled into per-family tables.
 //!
 //! An entry is a network and a range of accepted prefix lengths. Entries
-//! of one family are sorted by (network length, network); matching a
-//! prefix masks it to each distinct entry length not longer than itself
-//! and binary-searches that length's run, after a bitmap check that some
-//! entry accepts the prefix's length at all.
+//! of one family are filed in 256 buckets by the first 8 bits of their
+//! network (an entry shorter than /8 in every bucket it covers) and, in a
+//! bucket, sorted by (network length, network). Matching a prefix checks a
+//! bitmap of the lengths some entry accepts, takes the bucket of its first
+//! 8 bits, masks the prefix to each distinct entry length in the bucket
+//! not longer than itself and binary-searches that length's run. Most
+//! prefixes fall in an empty bucket and cost a few nanoseconds.
 
 use std::net::IpAddr;
 
@@ -54,7 +57,9 @@ pub(crate) fn parse_range(s: &str) -> Result<PrefixRange, String> {
     let mut keyword = None;
     while let Some(tok) = toks.next() {
         match tok {
-            "exact" | "orlonger" | "longer" if keyword.is_none() && ge.is_none() && le.is_none() => {
+            "exact" | "orlonger" | "longer"
+                if keyword.is_none() && ge.is_none() && le.is_none() =>
+            {
                 keyword = Some(tok);
             }
             "ge" if ge.is_none() && le.is_none() && keyword.is_none() => {
@@ -91,7 +96,9 @@ pub(crate) fn parse_range(s: &str) -> Result<PrefixRange, String> {
         return Err(format!("`{s}`: le {le} is below the prefix length {len}"));
     }
     if ge > le {
-        return Err(format!("`{s}`: ge {ge} is above le {le}, nothing can match"));
+        return Err(format!(
+            "`{s}`: ge {ge} is above le {le}, nothing can match"
+        ));
     }
     Ok(PrefixRange { net, ge, le })
 }
@@ -126,9 +133,13 @@ struct Entry {
 /// Entries of one family.
 #[derive(Debug, Clone, Default)]
 struct Table {
-    /// Distinct network lengths, ascending, each with its run in `entries`.
+    /// Bucket `b` (first 8 bits) has the runs `runs[starts[b]..starts[b + 1]]`;
+    /// empty when the table is.
+    starts: Box<[u32]>,
+    /// Distinct network lengths of a bucket, ascending, each with its run
+    /// in `entries`.
     runs: Vec<(u8, u32, u32)>,
-    /// Sorted by (length, network, ge, le).
+    /// Sorted by (bucket, length, network, ge, le).
     entries: Vec<Entry>,
     /// Bit `n` set: some entry accepts prefixes of length `n`.
     lens: [u64; 3],
@@ -141,22 +152,44 @@ fn mask(len: u8) -> u128 {
     }
 }
 
+fn bucket(bits: u128) -> usize {
+    (bits >> 120) as usize
+}
+
 impl Table {
-    fn build(mut items: Vec<(u8, Entry)>) -> Table {
-        items.sort_unstable();
-        items.dedup();
+    fn build(items: Vec<(u8, Entry)>) -> Table {
         let mut t = Table::default();
+        if items.is_empty() {
+            return t;
+        }
+        let mut filed: Vec<(usize, u8, Entry)> = Vec::with_capacity(items.len());
         for (len, e) in items {
-            let at = t.entries.len() as u32;
-            match t.runs.last_mut() {
-                Some(r) if r.0 == len => r.2 = at + 1,
-                _ => t.runs.push((len, at, at + 1)),
-            }
-            t.entries.push(e);
+            let first = bucket(e.net);
+            let covered = 1usize << (8 - len.min(8));
+            filed.extend((first..first + covered).map(|b| (b, len, e)));
             for n in e.ge..=e.le {
                 t.lens[usize::from(n / 64)] |= 1 << (n % 64);
             }
         }
+        filed.sort_unstable();
+        filed.dedup();
+        // the bucket of each run, ascending
+        let mut run_bucket: Vec<usize> = Vec::new();
+        for (b, len, e) in filed {
+            let at = t.entries.len() as u32;
+            match (t.runs.last_mut(), run_bucket.last()) {
+                (Some(r), Some(&rb)) if rb == b && r.0 == len => r.2 = at + 1,
+                _ => {
+                    t.runs.push((len, at, at + 1));
+                    run_bucket.push(b);
+                }
+            }
+            t.entries.push(e);
+        }
+        let starts: Vec<u32> = (0..=256)
+            .map(|b| run_bucket.partition_point(|&rb| rb < b) as u32)
+            .collect();
+        t.starts = starts.into();
         t
     }
 
@@ -165,14 +198,22 @@ impl Table {
         if self.lens[usize::from(plen / 64)] & (1 << (plen % 64)) == 0 {
             return false;
         }
-        for &(len, start, end) in &self.runs {
+        let b = bucket(bits);
+        let (Some(&from), Some(&to)) = (self.starts.get(b), self.starts.get(b + 1)) else {
+            return false;
+        };
+        for &(len, start, end) in &self.runs[from as usize..to as usize] {
             if len > plen {
                 break;
             }
             let key = bits & mask(len);
             let run = &self.entries[start as usize..end as usize];
-            let from = run.partition_point(|e| e.net < key);
-            if run[from..]
+            let at = if run.len() <= 4 {
+                run.iter().position(|e| e.net >= key).unwrap_or(run.len())
+            } else {
+                run.partition_point(|e| e.net < key)
+            };
+            if run[at..]
                 .iter()
                 .take_while(|e| e.net == key)
                 .any(|e| e.ge <= plen && plen <= e.le)
@@ -193,11 +234,7 @@ pub(crate) struct PrefixSet {
 
 fn bits_of(net: IpNet) -> (bool, u128, u8) {
     match net {
-        IpNet::V4(n) => (
-            false,
-            u128::from(u32::from(n.addr())) << 96,
-            n.prefix_len(),
-        ),
+        IpNet::V4(n) => (false, u128::from(u32::from(n.addr())) << 96, n.prefix_len()),
         IpNet::V6(n) => (true, u128::from(n.addr()), n.prefix_len()),
     }
 }
@@ -208,7 +245,14 @@ impl PrefixSet {
         let (mut v4, mut v6) = (Vec::new(), Vec::new());
         for r in ranges {
             let (six, net, len) = bits_of(r.net);
-            let item = (len, Entry { net, ge: r.ge, le: r.le });
+            let item = (
+                len,
+                Entry {
+                    net,
+                    ge: r.ge,
+                    le: r.le,
+                },
+            );
             if six {
                 v6.push(item);
             } else {
@@ -254,12 +298,31 @@ mod tests {
     fn entry_forms() {
         let r = |s| parse_range(s).unwrap();
         let n = |s: &str| s.parse::<IpNet>().unwrap();
-        assert_eq!(r("10.0.0.0/8"), PrefixRange { net: n("10.0.0.0/8"), ge: 8, le: 8 });
+        assert_eq!(
+            r("10.0.0.0/8"),
+            PrefixRange {
+                net: n("10.0.0.0/8"),
+                ge: 8,
+                le: 8
+            }
+        );
         assert_eq!(r("10.0.0.0/8 exact").le, 8);
-        assert_eq!((r("10.0.0.0/8 orlonger").ge, r("10.0.0.0/8 orlonger").le), (8, 32));
-        assert_eq!((r("10.0.0.0/8 longer").ge, r("10.0.0.0/8 longer").le), (9, 32));
-        assert_eq!((r("10.0.0.0/8 ge 16").ge, r("10.0.0.0/8 ge 16").le), (16, 32));
-        assert_eq!((r("10.0.0.0/8 le 16").ge, r("10.0.0.0/8 le 16").le), (8, 16));
+        assert_eq!(
+            (r("10.0.0.0/8 orlonger").ge, r("10.0.0.0/8 orlonger").le),
+            (8, 32)
+        );
+        assert_eq!(
+            (r("10.0.0.0/8 longer").ge, r("10.0.0.0/8 longer").le),
+            (9, 32)
+        );
+        assert_eq!(
+            (r("10.0.0.0/8 ge 16").ge, r("10.0.0.0/8 ge 16").le),
+            (16, 32)
+        );
+        assert_eq!(
+            (r("10.0.0.0/8 le 16").ge, r("10.0.0.0/8 le 16").le),
+            (8, 16)
+        );
         let x = r("2001:db8::/32 ge 48 le 64");
         assert_eq!((x.ge, x.le), (48, 64));
         assert_eq!((r("::/0 orlonger").ge, r("::/0 orlonger").le), (0, 128));

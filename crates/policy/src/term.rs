@@ -2,15 +2,15 @@
 //! conditions, optional modifications and an action.
 
 use bgp_wire::{
-    attr::{Community, ExtendedCommunity, LargeCommunity, Origin},
-    PathAttributes,
+    attr::{AsPath, Community, ExtendedCommunity, LargeCommunity, Origin},
+    Attr, PathAttributes,
 };
 use ipnet::IpNet;
-use regex_lite::Regex;
 
 use crate::{
-    aspath::{self, Cmp, PathText},
+    aspath::{self, Cmp},
     community::{Edit, PatternSet},
+    path_regex::PathRegex,
     prefix::PrefixSet,
     route::Route,
 };
@@ -69,7 +69,7 @@ pub(crate) enum Cond {
     /// Some LARGE_COMMUNITY value matches.
     LargeCommunity(PatternSet<u128>),
     /// Some expression matches the AS_PATH text.
-    AsPath(Box<[Regex]>),
+    AsPath(Box<[PathRegex]>),
 }
 
 impl Cond {
@@ -93,19 +93,45 @@ impl Cond {
     }
 }
 
+/// The attributes the conditions read, found in one pass over the
+/// attribute list.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Facts<'a> {
+    pub origin: Option<Origin>,
+    pub as_path: Option<&'a AsPath>,
+    pub communities: &'a [Community],
+    pub ext_communities: &'a [ExtendedCommunity],
+    pub large_communities: &'a [LargeCommunity],
+}
+
+impl<'a> Facts<'a> {
+    pub(crate) fn of(attrs: &'a PathAttributes) -> Facts<'a> {
+        let mut f = Facts::default();
+        for a in attrs.iter() {
+            match &a.value {
+                Attr::Origin(o) => f.origin = Some(*o),
+                Attr::AsPath(p) => f.as_path = Some(p),
+                Attr::Communities(c) => f.communities = c,
+                Attr::ExtendedCommunities(c) => f.ext_communities = c,
+                Attr::LargeCommunities(c) => f.large_communities = c,
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
 /// A route as the terms see it: the original route with the modifications
 /// of earlier terms.
 pub(crate) struct View<'s, 'r> {
     pub route: &'s Route<'r>,
-    pub attrs: &'s PathAttributes,
+    pub facts: Facts<'s>,
     pub next_hop: std::net::IpAddr,
-    /// The AS_PATH text, written on first use.
-    pub path_text: &'s mut Option<PathText>,
 }
 
 impl Cond {
     #[inline]
-    pub(crate) fn test(&self, v: &mut View<'_, '_>) -> bool {
+    pub(crate) fn test(&self, v: &View<'_, '_>) -> bool {
         match self {
             Cond::Family(bits) => {
                 let f = match v.route.prefix {
@@ -116,30 +142,35 @@ impl Cond {
             }
             Cond::Source(bits) => bits & v.route.source.bit() != 0,
             Cond::Group(names) => names.iter().any(|n| **n == *v.route.group),
-            Cond::Origin(bits) => v
-                .attrs
-                .origin()
-                .is_some_and(|o| bits & (1 << o.value()) != 0),
+            Cond::Origin(bits) => v.facts.origin.is_some_and(|o| bits & (1 << o.value()) != 0),
             Cond::AsPathLength(cmps) => {
-                let len = v.attrs.as_path().map_or(0, |p| p.path_len()) as u32;
+                let len = v.facts.as_path.map_or(0, |p| p.path_len()) as u32;
                 cmps.iter().all(|&(c, n)| c.test(len, n))
             }
             Cond::OriginatedByNeighborAs(want) => {
-                aspath::originated_by_neighbor_as(v.attrs.as_path()) == *want
+                aspath::originated_by_neighbor_as(v.facts.as_path) == *want
             }
             Cond::Prefix(set) => set.matches(v.route.prefix),
             Cond::Neighbor(set) => set.matches_addr(v.route.neighbor),
             Cond::NextHop(set) => set.matches_addr(v.next_hop),
-            Cond::Community(set) => set.any(v.attrs.communities().unwrap_or_default()),
-            Cond::ExtCommunity(set) => set.any(v.attrs.extended_communities().unwrap_or_default()),
-            Cond::LargeCommunity(set) => set.any(v.attrs.large_communities().unwrap_or_default()),
+            Cond::Community(set) => set.any(v.facts.communities),
+            Cond::ExtCommunity(set) => set.any(v.facts.ext_communities),
+            Cond::LargeCommunity(set) => set.any(v.facts.large_communities),
             Cond::AsPath(res) => {
-                let attrs = v.attrs;
-                let text = v
-                    .path_text
-                    .get_or_insert_with(|| PathText::of(attrs.as_path()));
-                let s = text.as_str();
-                res.iter().any(|r| r.is_match(s))
+                // most answers need only the AS numbers
+                let path = v.facts.as_path;
+                let mut need_text = false;
+                for r in res.iter() {
+                    match r.quick(path) {
+                        Some(true) => return true,
+                        Some(false) => {}
+                        None => need_text = true,
+                    }
+                }
+                need_text
+                    && aspath::with_text(path, |t| {
+                        res.iter().any(|r| r.quick(path).is_none() && r.is_match(t))
+                    })
             }
         }
     }
