@@ -495,8 +495,8 @@ fn main() {
         serde_json::to_string_pretty(&results).expect("json"),
     )
     .expect("write");
-    let mut md = format!(
-        "| scenario | target | runs | median time (s) | spread (s) | median CPU (s) | median peak RSS (MiB) |\n| --- | --- | --- | --- | --- | --- | --- |\n"
+    let mut md = String::from(
+        "| scenario | target | runs | median time (s) | spread (s) | median CPU (s) | median peak RSS (MiB) |\n| --- | --- | --- | --- | --- | --- | --- |\n",
     );
     let mut med = Vec::new();
     for t in &targets {
