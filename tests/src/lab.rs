@@ -278,6 +278,50 @@ impl Lab {
         }
     }
 
+    /// Starts meshrr-rr (`bin`) in `host` with the config `yaml` and extra
+    /// environment, after `meshrr-rr check` accepted the config.
+    pub fn meshrr(&mut self, bin: &str, host: &str, yaml: &str, env: &[(&str, &str)]) {
+        let cfg = self.dir.join(format!("meshrr-{host}.yaml"));
+        fs::write(&cfg, yaml).expect("config");
+        let cfg = cfg.to_string_lossy().into_owned();
+        let mut check = self.cmd(host, "env");
+        check
+            .args(env.iter().map(|(k, v)| format!("{k}={v}")))
+            .args([bin, "check", "--config", &cfg]);
+        let out = check.output().expect("meshrr-rr check");
+        assert!(
+            out.status.success(),
+            "config refused: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut args: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        args.extend([bin.to_string(), "--config".into(), cfg]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.spawn(host, &format!("meshrr-{host}"), "env", &args);
+    }
+
+    /// `meshrr-rr show WHAT --json` inside `host` (Null when unreachable).
+    pub fn show(&self, bin: &str, host: &str, what: &[&str]) -> serde_json::Value {
+        let out = self
+            .cmd(host, bin)
+            .arg("show")
+            .args(what)
+            .arg("--json")
+            .output()
+            .expect("show");
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// A raw GET to the admin API (127.0.0.1:9179) inside `host`, for what
+    /// the CLI does not show (/metrics).
+    pub fn admin_get(&self, host: &str, path: &str) -> String {
+        let mut c = self.cmd(host, "bash");
+        c.arg("-c").arg(format!(
+            "exec 3<>/dev/tcp/127.0.0.1/9179; printf 'GET {path} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3"
+        ));
+        String::from_utf8_lossy(&c.output().expect("bash").stdout).into_owned()
+    }
+
     /// Every log file of the lab, for failure messages.
     pub fn logs(&self) -> String {
         let mut out = String::new();

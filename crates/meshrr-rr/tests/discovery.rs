@@ -18,14 +18,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_meshrr-rr");
 const INTERVAL: u64 = 1;
 
 fn show(lab: &Lab, host: &str, what: &[&str]) -> Value {
-    let out = lab
-        .cmd(host, BIN)
-        .arg("show")
-        .args(what)
-        .arg("--json")
-        .output()
-        .expect("show");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    lab.show(BIN, host, what)
 }
 
 /// Addresses of the Established mesh peers of `host`.
@@ -43,8 +36,7 @@ fn mesh_peers(lab: &Lab, host: &str) -> Vec<String> {
     v
 }
 
-fn rr_config(lab: &Lab) -> String {
-    let _ = lab;
+fn rr_config() -> String {
     format!(
         r#"
 asn: "65000"
@@ -64,22 +56,8 @@ bgpgroups:
 }
 
 fn start_rr(lab: &mut Lab, host: &str) {
-    let cfg = lab.dir.join(format!("meshrr-{host}.yaml"));
-    fs::write(&cfg, rr_config(lab)).expect("config");
     let pod_ip = lab.host(host).v4.to_string();
-    let mut cmd = lab.cmd(host, "env");
-    let _ = &mut cmd;
-    lab.spawn(
-        host,
-        &format!("meshrr-{host}"),
-        "env",
-        &[
-            &format!("POD_IP={pod_ip}"),
-            BIN,
-            "--config",
-            &cfg.to_string_lossy(),
-        ],
-    );
+    lab.meshrr(BIN, host, &rr_config(), &[("POD_IP", &pod_ip)]);
 }
 
 fn hosts_file(lab: &Lab, rrs: &[&str]) -> String {
@@ -234,11 +212,7 @@ router bgp 65000
         expect1,
         "peers dropped on a failed lookup"
     );
-    let metrics = {
-        let mut c = lab.cmd("rr1", "bash");
-        c.arg("-c").arg("exec 3<>/dev/tcp/127.0.0.1/9179; printf 'GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3");
-        String::from_utf8_lossy(&c.output().expect("bash").stdout).into_owned()
-    };
+    let metrics = lab.admin_get("rr1", "/metrics");
     let errors: u64 = metrics
         .lines()
         .find(|l| l.starts_with("meshrr_discovery_errors_total{group=\"MESHRR-MESH\"}"))

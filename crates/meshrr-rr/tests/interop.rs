@@ -16,28 +16,12 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_meshrr-rr");
 
-/// Starts meshrr-rr in `host` with `yaml`.
 fn meshrr(lab: &mut Lab, host: &str, yaml: &str) {
-    let cfg = lab.dir.join(format!("meshrr-{host}.yaml"));
-    std::fs::write(&cfg, yaml).expect("config");
-    lab.spawn(
-        host,
-        &format!("meshrr-{host}"),
-        BIN,
-        &["--config", &cfg.to_string_lossy()],
-    );
+    lab.meshrr(BIN, host, yaml, &[]);
 }
 
-/// `meshrr-rr show WHAT --json` inside `host`.
 fn show(lab: &Lab, host: &str, what: &[&str]) -> Value {
-    let out = lab
-        .cmd(host, BIN)
-        .arg("show")
-        .args(what)
-        .arg("--json")
-        .output()
-        .expect("show");
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    lab.show(BIN, host, what)
 }
 
 fn established(lab: &Lab, host: &str) -> usize {
@@ -66,16 +50,6 @@ fn frr_route(lab: &Lab, vty: &std::path::Path, family: &str, prefix: &str) -> Op
         .and_then(Value::as_array)
         .filter(|p| !p.is_empty())?;
     Some(v)
-}
-
-/// A raw GET to the admin API inside `host` (for /metrics, which the CLI
-/// does not show).
-fn http_get(lab: &Lab, host: &str, path: &str) -> String {
-    let mut c = lab.cmd(host, "bash");
-    c.arg("-c").arg(format!(
-        "exec 3<>/dev/tcp/127.0.0.1/9179; printf 'GET {path} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3; cat <&3"
-    ));
-    String::from_utf8_lossy(&c.output().expect("bash").stdout).into_owned()
 }
 
 fn route(prefix: &str, attrs: Vec<PathAttribute>) -> Update {
@@ -321,7 +295,7 @@ bgpgroups:
         refused.is_err(),
         "a session from outside the ranges came up"
     );
-    let metrics = http_get(&lab, "rr", "/metrics");
+    let metrics = lab.admin_get("rr", "/metrics");
     assert!(
         metrics.contains("meshrr_connections_refused_total 1"),
         "{metrics}"

@@ -18,24 +18,7 @@ use meshrr_tests::{lab::Lab, speaker::Speaker};
 const BIN: &str = env!("CARGO_BIN_EXE_meshrr-rr");
 
 fn meshrr(lab: &mut Lab, host: &str, yaml: &str) {
-    let cfg = lab.dir.join(format!("meshrr-{host}.yaml"));
-    std::fs::write(&cfg, yaml).expect("config");
-    let check = lab
-        .cmd(host, BIN)
-        .args(["check", "--config", &cfg.to_string_lossy()])
-        .output()
-        .expect("check");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    lab.spawn(
-        host,
-        &format!("meshrr-{host}"),
-        BIN,
-        &["--config", &cfg.to_string_lossy()],
-    );
+    lab.meshrr(BIN, host, yaml, &[]);
 }
 
 fn route(prefix: &str, path: &str, comms: &[&str], nh: Ipv4Addr) -> Update {
