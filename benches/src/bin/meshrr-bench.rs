@@ -222,7 +222,7 @@ fn start_target(kind: &str, meshrr: &Path, peers: usize, run: usize) -> Target {
         }
         _ => {
             let mut conf = format!(
-                "router id 127.0.0.1;\nlog stderr {{ warning, error, fatal }};\nprotocol device {{ }}\nprotocol direct {{ ipv4; interface \"lo\"; }}\n\
+                "router id 127.0.0.1;\nlog stderr {{ warning, error, fatal }};\nprotocol device {{ }}\nprotocol static {{ ipv4; route 127.0.0.0/8 via \"lo\"; }}\n\
                  template bgp rrc {{ local 127.0.0.1 port {PORT} as 65000; rr client; rr cluster id 127.0.0.1; passive on;\n  ipv4 {{ import all; export all; }}; }}\n"
             );
             for n in 0..peers {
