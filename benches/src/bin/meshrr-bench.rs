@@ -97,9 +97,11 @@ fn feed(f: usize, n: usize, ctx: &Context) -> (BytesMut, Vec<Nlri>) {
         }
     }
     let mut out = BytesMut::new();
+    // AS paths use private ASNs below our own 65000 (BIRD drops a path
+    // holding its own AS as a loop).
     for (i, chunk) in all.chunks(20).enumerate() {
         let path: Vec<u32> = (0..(2 + i % 5) as u32)
-            .map(|k| 64512 + ((i as u32 * 7 + k) % 1000))
+            .map(|k| 64512 + ((i as u32 * 7 + k) % 480))
             .collect();
         let attrs = PathAttributes::from_attrs([
             Attr::Origin(Origin::Igp),
@@ -304,7 +306,9 @@ async fn run_once(
         let bytes = feeds[f].0.clone().freeze();
         writers.push(tokio::spawn(keepalive(wr, ctx, Some(bytes))));
     }
-    let timeout = Duration::from_secs(600);
+    let timeout = Duration::from_secs(
+        std::env::var("MESHRR_BENCH_TIMEOUT").ok().and_then(|v| v.parse().ok()).unwrap_or(600),
+    );
     let mut ok = true;
     while full.load(Ordering::SeqCst) < receivers {
         if t0.elapsed() > timeout {
