@@ -70,25 +70,27 @@ fn addr(n: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, (n / 250) as u8, (n % 250 + 2) as u8)
 }
 
-/// The table feeder `f` announces, as encoded UPDATEs, and its prefixes.
-fn feed(f: usize, n: usize, ctx: &Context) -> (BytesMut, Vec<Nlri>) {
+/// The table feeder `f` announces, as encoded UPDATEs, and its prefixes;
+/// `seen` keeps prefixes distinct across feeders.
+fn feed(
+    f: usize,
+    n: usize,
+    ctx: &Context,
+    seen: &mut HashSet<ipnet::Ipv4Net>,
+) -> (BytesMut, Vec<Nlri>) {
     let mut g = Gen::new(1000 + f as u64);
-    let mut seen = HashSet::new();
     let mut all = Vec::with_capacity(n);
     while all.len() < n {
         let p = v4_prefixes(&mut g, 1)[0];
-        // Keep out of 127/8 and of the other feeders' space: feeder f owns
-        // prefixes whose first octet is 1 + f % 100 ... spread by the
-        // generator, made distinct by a per-feeder second octet.
+        // Unicast space only: first octet 1..=100 (BIRD refuses 0/8, 127/8
+        // and multicast as bogus).
         let IpAddr::V4(a) = p.prefix.addr() else {
             continue;
         };
         let o = a.octets();
-        let first = 1 + (f % 120) as u8;
-        let second = o[1] / 2 + ((f / 120) as u8) * 128 % 128;
         let net = ipnet::Ipv4Net::new(
-            Ipv4Addr::new(first, second, o[2], o[3]),
-            p.prefix.prefix_len().max(16),
+            Ipv4Addr::new(1 + o[0] % 100, o[1], o[2], o[3]),
+            p.prefix.prefix_len().max(12),
         )
         .expect("len")
         .trunc();
@@ -307,7 +309,10 @@ async fn run_once(
         writers.push(tokio::spawn(keepalive(wr, ctx, Some(bytes))));
     }
     let timeout = Duration::from_secs(
-        std::env::var("MESHRR_BENCH_TIMEOUT").ok().and_then(|v| v.parse().ok()).unwrap_or(600),
+        std::env::var("MESHRR_BENCH_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(600),
     );
     let mut ok = true;
     while full.load(Ordering::SeqCst) < receivers {
@@ -475,8 +480,9 @@ fn main() {
         four_octet_as: true,
         ..Context::default()
     };
+    let mut seen = HashSet::new();
     let feeds: Vec<(BytesMut, Vec<Nlri>)> = (0..sc.feeders)
-        .map(|f| feed(f, sc.prefixes, &ctx))
+        .map(|f| feed(f, sc.prefixes, &ctx, &mut seen))
         .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
