@@ -252,8 +252,8 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     let wait = Duration::from_secs(2 * cfg.update_seconds.max(1));
     let _ = tokio::time::timeout(wait, first_rx.wait_for(|n| *n >= mesh_groups)).await;
     for l in listeners {
-        let (daemon, manager, shutdown) = (daemon.clone(), manager.clone(), shutdown.clone());
-        tokio::spawn(accept_loop(l, daemon, manager, shutdown));
+        let (manager, shutdown) = (manager.clone(), shutdown.clone());
+        tokio::spawn(accept_loop(l, manager, shutdown));
     }
 
     let msg = wait_for_signal().await;
@@ -289,7 +289,6 @@ async fn wait_for_signal() -> String {
 
 async fn accept_loop(
     l: TcpListener,
-    daemon: Daemon,
     manager: Arc<tokio::sync::Mutex<Manager>>,
     mut shutdown: Shutdown,
 ) {
@@ -309,7 +308,6 @@ async fn accept_loop(
             _ = shutdown.changed() => return,
         };
         manager.lock().await.accept(stream, from).await;
-        let _ = &daemon;
     }
 }
 

@@ -14,11 +14,7 @@
 //!   TCP ◀──write───┘
 //! ```
 
-use std::{
-    net::SocketAddr,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use bgp_wire::{
     frame, notification::CeaseSubcode, Context, Message, Notification, Treatment, Update,
@@ -111,7 +107,6 @@ pub fn spawn(
         reflector,
         registry,
         backoff: 0,
-        up_since: None,
         wants_connect: false,
     };
     tokio::spawn(s.run(first, in_rx, stop_rx, shutdown));
@@ -143,7 +138,6 @@ struct Session {
     reflector: mpsc::Sender<ToReflector>,
     registry: Arc<Registry>,
     backoff: u16,
-    up_since: Option<u64>,
     /// The FSM asked for a connection.
     wants_connect: bool,
 }
@@ -210,12 +204,6 @@ fn start_conn(stream: TcpStream, outgoing: bool) -> Conn {
         writer: tx,
         outgoing,
     }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl Session {
@@ -558,7 +546,6 @@ impl Session {
             Action::StopTimer(t) => self.timers[timer_index(t)] = None,
             Action::Established(n) => {
                 self.backoff = 0;
-                self.up_since = Some(now_secs());
                 let Some(conn) = self.conn.as_ref() else {
                     return;
                 };
@@ -583,7 +570,6 @@ impl Session {
                 let _ = self.reflector.send(up).await;
             }
             Action::Down => {
-                self.up_since = None;
                 info!(peer = %self.spec.remote, "session down");
                 let _ = self
                     .reflector

@@ -125,7 +125,7 @@ fn dns_mesh_forms_and_heals() {
     );
 
     // Clients: BIRD at rr1, FRR at rr2; BIRD's route reaches FRR over the mesh.
-    let bird = lab.bird(
+    let _bird = lab.bird(
         "bird",
         r#"
 router id 10.254.0.6;
@@ -151,7 +151,6 @@ router bgp 65000
             .contains("\"paths\"")
     };
     lab.wait(30, "BIRD's route at FRR", || at_frr(&lab).then_some(()));
-    let _ = bird;
 
     // rr3 dies; a new instance rr4 with a new address takes its place in DNS.
     lab.stop("meshrr-rr3");
