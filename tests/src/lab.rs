@@ -129,6 +129,38 @@ impl Lab {
         lab
     }
 
+    /// Adds host `name` at `v4/len` on `bridge`, a bridge of the root
+    /// namespace that something else made (a Docker network's bridge, so
+    /// that routers in namespaces talk to containers). Its IPv6 address is
+    /// unspecified.
+    pub fn attach(&mut self, name: &str, bridge: &str, v4: std::net::Ipv4Addr, len: u8) -> Host {
+        let ns = format!("{}{name}", self.prefix);
+        let veth = format!("v{}{}", self.prefix, self.hosts.len());
+        must(Command::new("ip").args(["netns", "add", &ns]));
+        let host = Host {
+            ns: ns.clone(),
+            v4: IpAddr::V4(v4),
+            v6: IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        };
+        self.hosts.push(host.clone());
+        must(Command::new("ip").args([
+            "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+        ]));
+        must(Command::new("ip").args(["link", "set", &veth, "master", bridge, "up"]));
+        must(Command::new("ip").args([
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{v4}/{len}"),
+            "dev",
+            "eth0",
+        ]));
+        must(Command::new("ip").args(["-n", &ns, "link", "set", "eth0", "up"]));
+        must(Command::new("ip").args(["-n", &ns, "link", "set", "lo", "up"]));
+        host
+    }
+
     /// Writes `/etc/netns/NS/resolv.conf` for host `name`, which
     /// `ip netns exec` mounts over `/etc/resolv.conf` for what runs there.
     pub fn resolv_conf(&self, name: &str, text: &str) {

@@ -237,7 +237,8 @@ pub enum Source {
         port: u16,
     },
     /// `sourcetype: kubernetes`: the ready endpoints of `service` in
-    /// `namespace` (default "default"); `port` default 179.
+    /// `namespace` (default: the pod's own, from `POD_NAMESPACE` or the
+    /// service account, else "default"); `port` default 179.
     Kubernetes {
         /// Service name.
         service: String,

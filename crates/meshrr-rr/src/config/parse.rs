@@ -277,8 +277,26 @@ impl Parser<'_> {
         self.check(field, r)
     }
 
+    /// The namespace a kubernetes source watches when the config names
+    /// none: the pod's own (`POD_NAMESPACE` from the downward API, else the
+    /// service account's namespace file), else "default".
+    fn own_namespace(&self) -> String {
+        self.env("POD_NAMESPACE")
+            .or_else(|| {
+                std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+                    .ok()
+            })
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "default".to_owned())
+    }
+
     fn config(&mut self, root: &Value) -> Option<Config> {
         let mut f = self.fields(root, "")?;
+        // cRPD's root password in upstream meshrr files: there is no shell
+        // or login here, so it is accepted and ignored (v0.2 files load as
+        // they are).
+        let _ = f.get("encrypted_root_pw");
 
         let yaml_asn = f.get("asn");
         let asn = match self.env("AUTONOMOUS_SYSTEM") {
@@ -837,7 +855,7 @@ impl Parser<'_> {
                 });
                 Source::Kubernetes {
                     service: service?,
-                    namespace: namespace.unwrap_or_else(|| Some("default".to_owned()))?,
+                    namespace: namespace.unwrap_or_else(|| Some(self.own_namespace()))?,
                     port: port?,
                 }
             }

@@ -1063,3 +1063,22 @@ fn subtract_matches_brute_force() {
         assert!(got.windows(2).all(|w| w[0] < w[1]), "sorted: {got:?}");
     }
 }
+
+#[test]
+fn upstream_root_password_is_accepted_and_ignored() {
+    let c = ok("asn: \"65000\"\nencrypted_root_pw: NOLOGIN\nbgpgroups: []\n");
+    assert_eq!(c.asn, 65000);
+}
+
+#[test]
+fn kubernetes_namespace_defaults_to_the_pods_own() {
+    let text = "asn: \"65000\"\nbgpgroups:\n  - name: M\n    type: mesh\n    source: {sourcetype: kubernetes, service: meshrr}\n";
+    let c = load(text, &[("POD_IP", "10.1.2.3"), ("POD_NAMESPACE", "meshrr")]).expect("config");
+    let GroupKind::Mesh { source, .. } = &c.groups[0].kind else {
+        panic!("not a mesh group: {:?}", c.groups[0]);
+    };
+    assert!(
+        matches!(source, Source::Kubernetes { namespace, .. } if namespace == "meshrr"),
+        "{source:?}"
+    );
+}
