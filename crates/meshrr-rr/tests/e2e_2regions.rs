@@ -699,5 +699,15 @@ fn two_regions_hrr_from_the_image() {
         routes.contains("10.101.1.0/24"),
         "replacement has no routes: {routes}"
     );
+
+    // 4. SIGTERM (docker stop): a clean exit after telling the routers.
+    docker(&["stop", "-t", "20", "loth-b"]);
+    let code = docker(&["inspect", "-f", "{{.State.ExitCode}}", "loth-b"]);
+    assert_eq!(code.trim(), "0", "exit status after SIGTERM");
+    lab.wait(10, "BIRD reports the administrative shutdown", || {
+        lab.birdc("lbird", &ctl["lbird"], "show protocols all rrb")
+            .contains("Administrative shutdown")
+            .then_some(())
+    });
     drop(c);
 }
