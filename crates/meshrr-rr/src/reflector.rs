@@ -18,7 +18,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use bgp_wire::{Context, Family, Message, RouteRefresh, RouteRefreshSubtype, Update};
 use bytes::BytesMut;
-use rib::{ChangeSet, Input, PeerId, Rib, Target};
+use rib::{ChangeSet, Input, Part, PeerId, Rib, Target};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
@@ -242,57 +242,55 @@ fn serve(rib: &mut Rib, members: &HashMap<PeerId, Member>, registry: &Registry) 
             continue;
         }
         let ids = rib.members(g);
+        // Served again only once every member's writer has (almost) caught
+        // up: what is queued is shared, but a slow member would otherwise
+        // keep many rounds alive.
         let room = ids.iter().all(|p| {
             members
                 .get(p)
-                .is_none_or(|m| m.writer.capacity() >= WRITER_QUEUE / 4)
+                .is_none_or(|m| m.writer.capacity() + 64 >= WRITER_QUEUE)
         });
         if !room {
             continue;
         }
         for cs in rib.take_changes(g, TAKE) {
             debug_assert!(matches!(cs.target, Target::Group(_)));
-            let special: Vec<PeerId> = ids
-                .iter()
-                .copied()
-                .filter(|&p| {
-                    cs.announce.iter().any(|a| a.source == Some(p))
-                        || cs.withdraw.iter().any(|w| w.except == Some(p))
-                })
-                .collect();
-            // What every other member sees, encoded once.
-            let mut common: Option<(bytes::Bytes, usize)> = None;
+            // Encoded once per send context (members of a group normally
+            // share one), then shared by every member.
+            let mut encoded: Vec<(Context, Arc<[Part]>)> = Vec::new();
             for p in &ids {
                 let Some(m) = members.get(p) else { continue };
                 if !m.families.contains(&cs.family) {
                     continue;
                 }
-                let (bytes, n) = if special.contains(p) {
-                    let mut out = BytesMut::new();
-                    match cs.for_member(*p).encode(&m.ctx, &mut out) {
-                        Ok(n) => (out.freeze(), n),
+                let parts = match encoded.iter().find(|(c, _)| *c == m.ctx) {
+                    Some((_, parts)) => parts.clone(),
+                    None => match cs.encode_parts(&m.ctx) {
+                        Ok(v) => {
+                            let parts: Arc<[Part]> = v.into();
+                            encoded.push((m.ctx, parts.clone()));
+                            parts
+                        }
                         Err(e) => {
-                            warn!(peer = p.0, error = %e, "cannot encode");
+                            warn!(group = g, error = %e, "cannot encode");
                             continue;
                         }
-                    }
-                } else {
-                    if common.is_none() {
-                        let mut out = BytesMut::new();
-                        match cs.for_member(PeerId(u32::MAX)).encode(&m.ctx, &mut out) {
-                            Ok(n) => common = Some((out.freeze(), n)),
-                            Err(e) => {
-                                warn!(group = g, error = %e, "cannot encode");
-                                continue;
-                            }
-                        }
-                    }
-                    match &common {
-                        Some((b, n)) => (b.clone(), *n),
-                        None => continue,
+                    },
+                };
+                let mut first = BytesMut::new();
+                let mut n = match cs.encode_back(*p, &m.ctx, &mut first) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        warn!(peer = p.0, error = %e, "cannot encode");
+                        continue;
                     }
                 };
-                if bytes.is_empty() {
+                n += parts
+                    .iter()
+                    .filter(|x| x.skip != Some(*p))
+                    .map(|x| x.messages)
+                    .sum::<usize>();
+                if n == 0 {
                     continue;
                 }
                 registry.count_updates_out(*p, n as u64);
@@ -300,7 +298,12 @@ fn serve(rib: &mut Rib, members: &HashMap<PeerId, Member>, registry: &Registry) 
                     .counters
                     .prefixes_out
                     .fetch_add(cs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                if m.writer.try_send(Out::Bytes(bytes)).is_err() {
+                let out = Out::Parts {
+                    me: *p,
+                    first: (!first.is_empty()).then(|| first.freeze()),
+                    parts,
+                };
+                if m.writer.try_send(out).is_err() {
                     warn!(
                         peer = p.0,
                         "writer queue full or closed; changes dropped for this peer"

@@ -42,6 +42,16 @@ use crate::{
 pub enum Out {
     /// Encoded messages.
     Bytes(Bytes),
+    /// A group's change set encoded once for all its members: `first`,
+    /// then every part not skipped for `me`.
+    Parts {
+        /// This member.
+        me: rib::PeerId,
+        /// Messages for this member alone, sent before the parts.
+        first: Option<Bytes>,
+        /// The shared encoding.
+        parts: std::sync::Arc<[rib::Part]>,
+    },
     /// Flush and close the connection.
     Close,
 }
@@ -179,12 +189,46 @@ enum ReadError {
     Decode(bgp_wire::DecodeError),
 }
 
+/// Writes of shared parts are gathered up to this size.
+const WRITE_CHUNK: usize = 64 * 1024;
+
 async fn writer_task(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>) {
+    let mut buf = BytesMut::new();
     while let Some(out) = rx.recv().await {
         match out {
             Out::Bytes(b) => {
                 if w.write_all(&b).await.is_err() {
                     return;
+                }
+            }
+            Out::Parts { me, first, parts } => {
+                if let Some(b) = first {
+                    buf.extend_from_slice(&b);
+                }
+                for p in parts.iter().filter(|p| p.skip != Some(me)) {
+                    if buf.len() + p.bytes.len() > WRITE_CHUNK && !buf.is_empty() {
+                        if w.write_all(&buf).await.is_err() {
+                            return;
+                        }
+                        buf.clear();
+                    }
+                    if p.bytes.len() >= WRITE_CHUNK {
+                        if w.write_all(&p.bytes).await.is_err() {
+                            return;
+                        }
+                    } else {
+                        buf.extend_from_slice(&p.bytes);
+                    }
+                }
+                if !buf.is_empty() {
+                    if w.write_all(&buf).await.is_err() {
+                        return;
+                    }
+                    buf.clear();
+                }
+                // A burst is over: give back what it took.
+                if buf.capacity() > 4 * WRITE_CHUNK {
+                    buf = BytesMut::new();
                 }
             }
             Out::Close => break,

@@ -6,7 +6,7 @@ use bgp_wire::{
     encode_reach, encode_withdraw, Attr, Context, EncodeError, Family, Nlri, PathAttributes, Reach,
     Update,
 };
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 
 use crate::peer::{PeerConfig, PeerId};
@@ -74,6 +74,17 @@ pub struct Announce {
     pub attrs: PathAttributes,
     /// The prefixes, sorted.
     pub nlri: Vec<Nlri>,
+}
+
+/// One batch of a change set, encoded (see [`ChangeSet::encode_parts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The member this part is not for.
+    pub skip: Option<PeerId>,
+    /// Its UPDATE messages.
+    pub bytes: Bytes,
+    /// How many messages `bytes` holds.
+    pub messages: usize,
 }
 
 /// Prefixes withdrawn.
@@ -162,27 +173,178 @@ impl ChangeSet {
             n += encode_withdraw(ctx, self.family, &w.nlri, out)?;
         }
         for a in &self.announce {
-            match a.next_hop {
-                NextHop::Ipv4(nh) if self.family == Family::IPV4_UNICAST => {
-                    let mut attrs = a.attrs.clone();
-                    attrs.set(Attr::NextHop(nh));
-                    n += encode_reach(ctx, &attrs, Reach::Ipv4(&a.nlri), out)?;
-                }
-                next_hop => {
-                    debug_assert!(a.attrs.get(code::NEXT_HOP).is_none());
-                    let reach = Reach::Mp {
-                        family: self.family,
-                        next_hop,
-                        nlri: &a.nlri,
-                    };
-                    n += encode_reach(ctx, &a.attrs, reach, out)?;
-                }
-            }
+            n += self.encode_announce(a, ctx, out)?;
         }
         if self.end_of_rib {
             Update::end_of_rib(self.family).encode(ctx, out)?;
             n += 1;
         }
         Ok(n)
+    }
+
+    fn encode_announce(
+        &self,
+        a: &Announce,
+        ctx: &Context,
+        out: &mut BytesMut,
+    ) -> Result<usize, EncodeError> {
+        match a.next_hop {
+            NextHop::Ipv4(nh) if self.family == Family::IPV4_UNICAST => {
+                let mut attrs = a.attrs.clone();
+                attrs.set(Attr::NextHop(nh));
+                encode_reach(ctx, &attrs, Reach::Ipv4(&a.nlri), out)
+            }
+            next_hop => {
+                debug_assert!(a.attrs.get(code::NEXT_HOP).is_none());
+                let reach = Reach::Mp {
+                    family: self.family,
+                    next_hop,
+                    nlri: &a.nlri,
+                };
+                encode_reach(ctx, &a.attrs, reach, out)
+            }
+        }
+    }
+
+    /// Encodes a group's change set once for all its members: every batch
+    /// becomes a [`Part`] that names the one member it is not for (the
+    /// source of an announcement, the `except` of a withdrawal). What
+    /// [`ChangeSet::for_member`]`(p)` would encode is
+    /// [`ChangeSet::encode_back`]`(p)` followed by the parts not skipped
+    /// for `p`, message for message (in another order only between
+    /// withdrawals of disjoint prefixes). No per-member copy of the change
+    /// set is made.
+    pub fn encode_parts(&self, ctx: &Context) -> Result<Vec<Part>, EncodeError> {
+        let mut parts = Vec::with_capacity(self.withdraw.len() + self.announce.len() + 1);
+        let mut out = BytesMut::new();
+        for w in &self.withdraw {
+            let messages = encode_withdraw(ctx, self.family, &w.nlri, &mut out)?;
+            parts.push(Part {
+                skip: w.except,
+                bytes: out.split().freeze(),
+                messages,
+            });
+        }
+        for a in &self.announce {
+            let messages = self.encode_announce(a, ctx, &mut out)?;
+            parts.push(Part {
+                skip: a.source,
+                bytes: out.split().freeze(),
+                messages,
+            });
+        }
+        if self.end_of_rib {
+            Update::end_of_rib(self.family).encode(ctx, &mut out)?;
+            parts.push(Part {
+                skip: None,
+                bytes: out.split().freeze(),
+                messages: 1,
+            });
+        }
+        Ok(parts)
+    }
+
+    /// The withdrawals only `peer` gets: its routes we had passed on and
+    /// that are now replaced by its own (see [`ChangeSet::for_member`]).
+    /// Returns the number of messages (0: nothing for `peer`).
+    pub fn encode_back(
+        &self,
+        peer: PeerId,
+        ctx: &Context,
+        out: &mut BytesMut,
+    ) -> Result<usize, EncodeError> {
+        let mut back: Vec<Nlri> = self
+            .announce
+            .iter()
+            .filter(|a| a.source == Some(peer) && a.withdraw_at_source)
+            .flat_map(|a| a.nlri.iter().copied())
+            .collect();
+        if back.is_empty() {
+            return Ok(0);
+        }
+        back.sort();
+        encode_withdraw(ctx, self.family, &back, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use bgp_wire::{
+        attr::{AsPath, Origin},
+        PathAttribute,
+    };
+
+    use super::*;
+
+    /// The messages of an encoded stream, sorted.
+    fn messages(mut b: &[u8]) -> Vec<Vec<u8>> {
+        let mut v = Vec::new();
+        while !b.is_empty() {
+            let len = usize::from(u16::from_be_bytes([b[16], b[17]]));
+            v.push(b[..len].to_vec());
+            b = &b[len..];
+        }
+        v.sort();
+        v
+    }
+
+    fn announce(source: u32, back: bool, prefixes: &[&str], med: u32) -> Announce {
+        Announce {
+            source: Some(PeerId(source)),
+            withdraw_at_source: back,
+            next_hop: NextHop::Ipv4(Ipv4Addr::new(10, 0, 0, source as u8)),
+            attrs: PathAttributes::from_vec(vec![
+                PathAttribute::new(Attr::Origin(Origin::Igp)),
+                PathAttribute::new(Attr::AsPath("64512 64513".parse::<AsPath>().expect("path"))),
+                PathAttribute::new(Attr::LocalPref(100)),
+                PathAttribute::new(Attr::MultiExitDisc(med)),
+            ]),
+            nlri: prefixes
+                .iter()
+                .map(|p| Nlri::new(p.parse().expect("prefix")))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn shared_parts_equal_per_member_encoding() {
+        let cs = ChangeSet {
+            target: Target::Group(0),
+            family: Family::IPV4_UNICAST,
+            announce: vec![
+                announce(1, true, &["10.1.0.0/16", "10.2.0.0/16"], 1),
+                announce(1, false, &["10.3.0.0/16"], 2),
+                announce(2, false, &["10.4.0.0/16"], 3),
+                announce(3, true, &["10.5.0.0/16"], 4),
+            ],
+            withdraw: vec![
+                Withdraw {
+                    except: None,
+                    nlri: vec![Nlri::new("10.9.0.0/16".parse().expect("prefix"))],
+                },
+                Withdraw {
+                    except: Some(PeerId(2)),
+                    nlri: vec![Nlri::new("10.8.0.0/16".parse().expect("prefix"))],
+                },
+            ],
+            end_of_rib: true,
+        };
+        let ctx = Context::ibgp_4octet();
+        let parts = cs.encode_parts(&ctx).expect("parts");
+        for p in [1, 2, 3, 4].map(PeerId) {
+            let mut want = BytesMut::new();
+            cs.for_member(p).encode(&ctx, &mut want).expect("encode");
+            let mut got = BytesMut::new();
+            let mut n = cs.encode_back(p, &ctx, &mut got).expect("back");
+            for part in parts.iter().filter(|x| x.skip != Some(p)) {
+                got.extend_from_slice(&part.bytes);
+                n += part.messages;
+            }
+            let (want, got) = (messages(&want), messages(&got));
+            assert_eq!(got, want, "member {p:?}");
+            assert_eq!(n, got.len(), "message count for {p:?}");
+        }
     }
 }

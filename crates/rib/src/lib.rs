@@ -29,7 +29,7 @@ pub mod table;
 pub use crate::{
     attrs::{AttrId, AttrStore, RouteAttrs},
     decision::{compare, select, Candidate, Step},
-    event::{Announce, ChangeSet, Input, Target, Withdraw},
+    event::{Announce, ChangeSet, Input, Part, Target, Withdraw},
     peer::{PeerConfig, PeerId, RibConfig, Role},
     policy::{Policy, Verdict},
     rib::{Rib, RibError, Stats},
