@@ -299,7 +299,7 @@ fn bird_config(r: &Router) -> String {
     let session = |name: &str, peer: &str| {
         format!(
             "protocol bgp {name} {{ local {} as 65000; neighbor {peer} as 65000;\n  \
-             hold time 9; keepalive time 3; connect retry time 2;\n  \
+             hold time 9; keepalive time 3; connect retry time 2; error wait time 1, 5;\n  \
              ipv4 {{ import all; export where source = RTS_STATIC; }}; }}\n",
             r.addr
         )
