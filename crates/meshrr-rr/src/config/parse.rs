@@ -357,17 +357,42 @@ impl Parser<'_> {
             None => router_id,
         };
 
-        let listen = match f.get("listen") {
-            Some(v) => self.listen(v, "listen"),
-            None => Some(default_listen()),
+        // MESHRR_LISTEN and MESHRR_ADMIN override the file, so that a
+        // manifest can use the pod's address (`$(POD_IP):179`).
+        let yaml_listen = f.get("listen");
+        let listen = match (self.env("MESHRR_LISTEN"), yaml_listen) {
+            (Some(s), _) => {
+                let mut seen = Vec::new();
+                let r = s
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(|x| {
+                        let a = parse_listen_addr(x)?;
+                        if seen.contains(&a) {
+                            return Err(format!("{a} is listed twice"));
+                        }
+                        seen.push(a);
+                        Ok(a)
+                    })
+                    .collect::<Result<Vec<_>, String>>();
+                self.check("MESHRR_LISTEN (environment)", r)
+            }
+            (None, Some(v)) => self.listen(v, "listen"),
+            (None, None) => Some(default_listen()),
         };
 
-        let admin = match f.get("admin") {
-            Some(v) => self.string(v, "admin").and_then(|s| {
+        let yaml_admin = f.get("admin");
+        let admin = match (self.env("MESHRR_ADMIN"), yaml_admin) {
+            (Some(s), _) => {
+                let r = parse_listen_addr(&s);
+                self.check("MESHRR_ADMIN (environment)", r)
+            }
+            (None, Some(v)) => self.string(v, "admin").and_then(|s| {
                 let r = parse_listen_addr(s.trim());
                 self.check("admin", r)
             }),
-            None => Some(default_admin()),
+            (None, None) => Some(default_admin()),
         };
 
         let families = match f.get("families") {

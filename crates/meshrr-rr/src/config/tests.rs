@@ -1082,3 +1082,24 @@ fn kubernetes_namespace_defaults_to_the_pods_own() {
         "{source:?}"
     );
 }
+
+#[test]
+fn listen_and_admin_from_the_environment() {
+    let text = "asn: \"65000\"\nlisten: [\"0.0.0.0:179\"]\nbgpgroups: []\n";
+    let c = load(
+        text,
+        &[
+            ("POD_IP", "10.1.2.3"),
+            ("MESHRR_LISTEN", "10.1.2.3:179, 192.0.2.1:179"),
+            ("MESHRR_ADMIN", "10.1.2.3:9179"),
+        ],
+    )
+    .expect("config");
+    assert_eq!(c.listen, vec![sa("10.1.2.3:179"), sa("192.0.2.1:179")]);
+    assert_eq!(c.admin, sa("10.1.2.3:9179"));
+    let e = fields(
+        text,
+        &[("POD_IP", "10.1.2.3"), ("MESHRR_LISTEN", "10.1.2.3:x")],
+    );
+    assert_eq!(e, vec!["MESHRR_LISTEN (environment)".to_string()]);
+}
