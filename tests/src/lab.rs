@@ -37,7 +37,8 @@ pub struct Lab {
     pidfiles: Vec<PathBuf>,
 }
 
-fn must(cmd: &mut Command) -> Output {
+/// Runs `cmd`; panics with its output unless it succeeds.
+pub fn must(cmd: &mut Command) -> Output {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
@@ -89,42 +90,11 @@ impl Lab {
         must(Command::new("ip").args(["-n", &sw, "link", "add", "br0", "type", "bridge"]));
         must(Command::new("ip").args(["-n", &sw, "link", "set", "br0", "up"]));
         for (i, name) in names.iter().enumerate() {
-            let ns = format!("{prefix}{name}");
-            let veth = format!("v{prefix}{i}");
             let v4: IpAddr = format!("10.{net}.0.{}", i + 1).parse().expect("v4");
             let v6: IpAddr = format!("fd00:{net}::{}", i + 1).parse().expect("v6");
-            must(Command::new("ip").args(["netns", "add", &ns]));
-            lab.hosts.push(Host {
-                ns: ns.clone(),
-                v4,
-                v6,
-            });
-            must(Command::new("ip").args([
-                "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
-            ]));
+            let veth = lab.add_host(name, v4, 24, v6);
             must(Command::new("ip").args(["link", "set", &veth, "netns", &sw]));
             must(Command::new("ip").args(["-n", &sw, "link", "set", &veth, "master", "br0", "up"]));
-            must(Command::new("ip").args([
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{v4}/24"),
-                "dev",
-                "eth0",
-            ]));
-            must(Command::new("ip").args([
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{v6}/64"),
-                "dev",
-                "eth0",
-                "nodad",
-            ]));
-            must(Command::new("ip").args(["-n", &ns, "link", "set", "eth0", "up"]));
-            must(Command::new("ip").args(["-n", &ns, "link", "set", "lo", "up"]));
         }
         lab
     }
@@ -134,31 +104,36 @@ impl Lab {
     /// that routers in namespaces talk to containers). Its IPv6 address is
     /// unspecified.
     pub fn attach(&mut self, name: &str, bridge: &str, v4: std::net::Ipv4Addr, len: u8) -> Host {
+        let v6 = IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED);
+        let veth = self.add_host(name, IpAddr::V4(v4), len, v6);
+        must(Command::new("ip").args(["link", "set", &veth, "master", bridge, "up"]));
+        self.hosts.last().cloned().expect("host just added")
+    }
+
+    /// Creates host `name`'s namespace with `eth0` at `v4/len` (and `v6/64`
+    /// unless unspecified), up; returns the name of the other end of its
+    /// veth pair, left in the root namespace for the caller to plug in.
+    fn add_host(&mut self, name: &str, v4: IpAddr, len: u8, v6: IpAddr) -> String {
         let ns = format!("{}{name}", self.prefix);
         let veth = format!("v{}{}", self.prefix, self.hosts.len());
         must(Command::new("ip").args(["netns", "add", &ns]));
-        let host = Host {
+        self.hosts.push(Host {
             ns: ns.clone(),
-            v4: IpAddr::V4(v4),
-            v6: IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
-        };
-        self.hosts.push(host.clone());
+            v4,
+            v6,
+        });
         must(Command::new("ip").args([
             "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
         ]));
-        must(Command::new("ip").args(["link", "set", &veth, "master", bridge, "up"]));
-        must(Command::new("ip").args([
-            "-n",
-            &ns,
-            "addr",
-            "add",
-            &format!("{v4}/{len}"),
-            "dev",
-            "eth0",
-        ]));
+        let v4 = format!("{v4}/{len}");
+        must(Command::new("ip").args(["-n", &ns, "addr", "add", &v4, "dev", "eth0"]));
+        if !v6.is_unspecified() {
+            let v6 = format!("{v6}/64");
+            must(Command::new("ip").args(["-n", &ns, "addr", "add", &v6, "dev", "eth0", "nodad"]));
+        }
         must(Command::new("ip").args(["-n", &ns, "link", "set", "eth0", "up"]));
         must(Command::new("ip").args(["-n", &ns, "link", "set", "lo", "up"]));
-        host
+        veth
     }
 
     /// Writes `/etc/netns/NS/resolv.conf` for host `name`, which

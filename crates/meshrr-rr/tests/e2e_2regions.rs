@@ -30,7 +30,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use meshrr_tests::lab::{require, Lab};
+use meshrr_tests::lab::{must, require, Lab};
 use serde_json::Value;
 
 const IMAGE: &str = "meshrr-rr:latest";
@@ -42,17 +42,7 @@ const FABRIC_BRIDGE: &str = "mre2efabric";
 const INTERVAL: u64 = 3;
 
 fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run docker: {e}"));
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    String::from_utf8_lossy(&must(Command::new("docker").args(args)).stdout).into_owned()
 }
 
 /// Removes this test's containers and networks (also those a crashed

@@ -125,28 +125,32 @@ impl ChangeSet {
     /// encodes it once.
     pub fn for_member(&self, peer: PeerId) -> ChangeSet {
         let mut out = self.clone();
-        let mut back = Vec::new();
-        out.announce.retain(|a| {
-            if a.source != Some(peer) {
-                return true;
-            }
-            if a.withdraw_at_source {
-                back.extend_from_slice(&a.nlri);
-            }
-            false
-        });
+        out.announce.retain(|a| a.source != Some(peer));
         out.withdraw.retain(|w| w.except != Some(peer));
         for w in &mut out.withdraw {
             w.except = None;
         }
+        let back = self.back(peer);
         if !back.is_empty() {
-            back.sort();
             out.withdraw.push(Withdraw {
                 except: None,
                 nlri: back,
             });
         }
         out
+    }
+
+    /// What `peer` must withdraw: its routes we had passed on, now replaced
+    /// by its own (sorted; empty for most members).
+    fn back(&self, peer: PeerId) -> Vec<Nlri> {
+        let mut back: Vec<Nlri> = self
+            .announce
+            .iter()
+            .filter(|a| a.source == Some(peer) && a.withdraw_at_source)
+            .flat_map(|a| a.nlri.iter().copied())
+            .collect();
+        back.sort();
+        back
     }
 
     /// Every withdrawn prefix, over all batches.
@@ -253,16 +257,10 @@ impl ChangeSet {
         ctx: &Context,
         out: &mut BytesMut,
     ) -> Result<usize, EncodeError> {
-        let mut back: Vec<Nlri> = self
-            .announce
-            .iter()
-            .filter(|a| a.source == Some(peer) && a.withdraw_at_source)
-            .flat_map(|a| a.nlri.iter().copied())
-            .collect();
+        let back = self.back(peer);
         if back.is_empty() {
             return Ok(0);
         }
-        back.sort();
         encode_withdraw(ctx, self.family, &back, out)
     }
 }

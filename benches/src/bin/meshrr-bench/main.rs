@@ -382,6 +382,23 @@ struct Phase {
 /// Waits until every table is exact and no UPDATE has arrived for
 /// `sc.quiet`; fails at once on a wrong route or a closed session. `t0`,
 /// `cpu0` and the counters `(u0, m0)` were taken before the phase began.
+/// One timed phase: feeder `f` sends the `f`-th of `messages`, then
+/// [`converge`] from that moment.
+async fn phase(
+    target: &mut Target,
+    peers: &[Peer],
+    sc: &Scenario,
+    messages: impl Iterator<Item = Bytes>,
+) -> Result<Phase, String> {
+    let base = counters(peers);
+    let cpu0 = target.stats().cpu_seconds;
+    let t0 = Instant::now();
+    for (peer, m) in peers.iter().zip(messages) {
+        let _ = peer.send.send(m);
+    }
+    converge(target, peers, sc, t0, cpu0, base).await
+}
+
 async fn converge(
     target: &mut Target,
     peers: &[Peer],
@@ -538,13 +555,8 @@ async fn run_inner(
             }
         }
         Kind::Converge | Kind::Churn => {
-            let base = counters(&peers);
-            let cpu0 = target.stats().cpu_seconds;
-            let t0 = Instant::now();
-            for (f, feed) in feeds.feeds.iter().enumerate() {
-                let _ = peers[f].send.send(feed.initial.clone());
-            }
-            let first = converge(&mut target, &peers, sc, t0, cpu0, base).await?;
+            let initial = feeds.feeds.iter().map(|f| f.initial.clone());
+            let first = phase(&mut target, &peers, sc, initial).await?;
             fill(r, &first);
             if sc.kind == Kind::Churn {
                 r.initial_seconds = Some(first.seconds);
@@ -561,13 +573,8 @@ async fn run_inner(
                         now,
                     );
                 }
-                let base = counters(&peers);
-                let cpu0 = target.stats().cpu_seconds;
-                let t0 = Instant::now();
-                for (f, feed) in feeds.feeds.iter().enumerate() {
-                    let _ = peers[f].send.send(feed.churn.clone());
-                }
-                let churn = converge(&mut target, &peers, sc, t0, cpu0, base).await?;
+                let churn_msgs = feeds.feeds.iter().map(|f| f.churn.clone());
+                let churn = phase(&mut target, &peers, sc, churn_msgs).await?;
                 fill(r, &churn);
             }
         }

@@ -367,14 +367,7 @@ impl Parser<'_> {
                     .split(',')
                     .map(str::trim)
                     .filter(|x| !x.is_empty())
-                    .map(|x| {
-                        let a = parse_listen_addr(x)?;
-                        if seen.contains(&a) {
-                            return Err(format!("{a} is listed twice"));
-                        }
-                        seen.push(a);
-                        Ok(a)
-                    })
+                    .map(|x| listen_item(&mut seen, x))
                     .collect::<Result<Vec<_>, String>>();
                 self.check("MESHRR_LISTEN (environment)", r)
             }
@@ -520,14 +513,7 @@ impl Parser<'_> {
 
     fn listen(&mut self, v: &Value, field: &str) -> Option<Vec<SocketAddr>> {
         let mut seen = Vec::new();
-        let items = self.list(v, field, |s| {
-            let a = parse_listen_addr(s)?;
-            if seen.contains(&a) {
-                return Err(format!("{a} is listed twice"));
-            }
-            seen.push(a);
-            Ok(a)
-        })?;
+        let items = self.list(v, field, |s| listen_item(&mut seen, s))?;
         Some(items.into_iter().map(|(_, a)| a).collect())
     }
 
@@ -1065,4 +1051,14 @@ fn check_k8s_name(s: &str) -> Result<(), String> {
             "not a valid Kubernetes name: \"{s}\" (lower-case letters, digits and '-', at most 63)"
         ))
     }
+}
+
+/// One listen address, refused if `seen` has it already.
+fn listen_item(seen: &mut Vec<SocketAddr>, s: &str) -> Result<SocketAddr, String> {
+    let a = parse_listen_addr(s)?;
+    if seen.contains(&a) {
+        return Err(format!("{a} is listed twice"));
+    }
+    seen.push(a);
+    Ok(a)
 }
